@@ -1,0 +1,28 @@
+# lifecycle: PGXS build.  `make`, `make install`, `make installcheck`.
+EXTENSION = lifecycle
+EXTVERSION = 1.0
+
+MODULE_big = lifecycle
+OBJS = \
+	src/days.o \
+	src/dayset.o \
+	src/derived.o \
+	src/summary.o
+
+# The install script is assembled from install/NN_*.sql, one file per feature.
+INSTALL_PARTS = $(sort $(wildcard install/[0-9]*.sql))
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+DATA = $(wildcard install/upgrades/$(EXTENSION)--*--*.sql)
+
+TESTS = $(sort $(wildcard sql/*.sql))
+REGRESS = $(patsubst sql/%.sql,%,$(TESTS))
+REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS)
+	cat $^ > $@

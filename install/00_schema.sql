@@ -1,0 +1,5 @@
+-- lifecycle install script, assembled by the Makefile from install/NN_*.sql.
+\echo Use "CREATE EXTENSION lifecycle" to load this file. \quit
+
+COMMENT ON SCHEMA lifecycle IS
+  'lifecycle: customer summaries, lifecycle stages, RFM scores and segments, retention metrics and BTYD models';
