@@ -3,11 +3,7 @@ EXTENSION = lifecycle
 EXTVERSION = 1.0
 
 MODULE_big = lifecycle
-OBJS = \
-	src/days.o \
-	src/dayset.o \
-	src/derived.o \
-	src/summary.o
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
 # The install script is assembled from install/NN_*.sql, one file per feature.
 INSTALL_PARTS = $(sort $(wildcard install/[0-9]*.sql))
