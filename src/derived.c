@@ -12,18 +12,25 @@
 
 #include "summary.h"
 
-/*
- * The summary's days, checked against the as-of date: a summary that holds
- * purchases after the as-of date would give negative ages, never silently.
- */
-static void
-read_days_as_of(HeapTupleHeader summary, DateADT as_of, RfmDays *days)
+/* Reject an as-of date that no age can be measured to. */
+void
+rfm_check_as_of(DateADT as_of)
 {
-	rfm_read_days(summary, days);
 	if (DATE_NOT_FINITE(as_of))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("as-of date must be finite")));
+}
+
+/*
+ * The summary's days, checked against the as-of date: a summary that holds
+ * purchases after the as-of date would give negative ages, never silently.
+ */
+void
+rfm_read_days_as_of(HeapTupleHeader summary, DateADT as_of, RfmDays *days)
+{
+	rfm_read_days(summary, days);
+	rfm_check_as_of(as_of);
 	if (days->purchase_days > 0 && as_of < days->last_purchase)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -41,7 +48,7 @@ rfm_days_since_last_order(PG_FUNCTION_ARGS)
 	RfmDays		days;
 	DateADT		as_of = PG_GETARG_DATEADT(1);
 
-	read_days_as_of(PG_GETARG_HEAPTUPLEHEADER(0), as_of, &days);
+	rfm_read_days_as_of(PG_GETARG_HEAPTUPLEHEADER(0), as_of, &days);
 	if (days.purchase_days == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT32(as_of - days.last_purchase);
@@ -55,7 +62,7 @@ rfm_tenure_days(PG_FUNCTION_ARGS)
 	RfmDays		days;
 	DateADT		as_of = PG_GETARG_DATEADT(1);
 
-	read_days_as_of(PG_GETARG_HEAPTUPLEHEADER(0), as_of, &days);
+	rfm_read_days_as_of(PG_GETARG_HEAPTUPLEHEADER(0), as_of, &days);
 	if (days.purchase_days == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT32(as_of - days.first_purchase);
@@ -138,7 +145,7 @@ rfm_btyd(PG_FUNCTION_ARGS)
 	bool		nulls[4] = {0};
 	Numeric		repeat_spend;
 
-	read_days_as_of(summary, as_of, &days);
+	rfm_read_days_as_of(summary, as_of, &days);
 	if (days.purchase_days == 0)
 		PG_RETURN_NULL();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)

@@ -42,4 +42,8 @@ typedef struct RfmDays
 extern void rfm_read_days(HeapTupleHeader summary, RfmDays *days);
 extern Numeric rfm_read_numeric(HeapTupleHeader summary, int attnum);
 
+/* In derived.c: the as-of date checks every age measured to it shares. */
+extern void rfm_check_as_of(DateADT as_of);
+extern void rfm_read_days_as_of(HeapTupleHeader summary, DateADT as_of, RfmDays *days);
+
 #endif

@@ -1,0 +1,166 @@
+-- Named RFM segments (PRODUCT.md section 4): ordered rule tables, the two
+-- shipped rule sets, and the functions that name a score combination.
+
+CREATE TABLE lifecycle.segment_rules (
+  rule_set text NOT NULL,
+  position integer NOT NULL,
+  segment  text NOT NULL,
+  r_min    integer,
+  r_max    integer,
+  f_min    integer,
+  f_max    integer,
+  m_min    integer,
+  m_max    integer,
+  shipped  boolean NOT NULL DEFAULT false,
+  PRIMARY KEY (rule_set, position),
+  CONSTRAINT segment_rules_scores_1_to_5 CHECK (
+    r_min BETWEEN 1 AND 5 AND r_max BETWEEN 1 AND 5 AND
+    f_min BETWEEN 1 AND 5 AND f_max BETWEEN 1 AND 5 AND
+    m_min BETWEEN 1 AND 5 AND m_max BETWEEN 1 AND 5),
+  CONSTRAINT segment_rules_min_le_max CHECK (
+    r_min <= r_max AND f_min <= f_max AND m_min <= m_max),
+  CONSTRAINT segment_rules_named CHECK (rule_set <> '' AND segment <> '')
+);
+COMMENT ON TABLE lifecycle.segment_rules IS
+  'Ordered rules that name RFM score combinations; within a rule set the first matching rule (lowest position) wins, no match is Others. Add rule sets with INSERT; pg_dump keeps them';
+COMMENT ON COLUMN lifecycle.segment_rules.rule_set IS 'Name of the rule set (default and classic are shipped)';
+COMMENT ON COLUMN lifecycle.segment_rules.position IS 'Order of evaluation within the rule set: lowest first';
+COMMENT ON COLUMN lifecycle.segment_rules.segment IS 'Segment name given to the scores this rule matches';
+COMMENT ON COLUMN lifecycle.segment_rules.r_min IS 'Lowest recency score matched (inclusive); NULL = 1';
+COMMENT ON COLUMN lifecycle.segment_rules.r_max IS 'Highest recency score matched (inclusive); NULL = 5';
+COMMENT ON COLUMN lifecycle.segment_rules.f_min IS 'Lowest frequency score matched (inclusive); NULL = 1';
+COMMENT ON COLUMN lifecycle.segment_rules.f_max IS 'Highest frequency score matched (inclusive); NULL = 5';
+COMMENT ON COLUMN lifecycle.segment_rules.m_min IS 'Lowest monetary score matched (inclusive); NULL = 1';
+COMMENT ON COLUMN lifecycle.segment_rules.m_max IS 'Highest monetary score matched (inclusive); NULL = 5';
+COMMENT ON COLUMN lifecycle.segment_rules.shipped IS 'True for the rule sets installed by the extension (read-only; pg_dump leaves them to CREATE EXTENSION)';
+
+-- default: the rfm package's documented rules.
+INSERT INTO lifecycle.segment_rules
+  (rule_set, position, segment, r_min, r_max, f_min, f_max, m_min, m_max, shipped) VALUES
+  ('default',  1, 'Champions',          5, 5, 5, 5, 5, 5, true),
+  ('default',  2, 'Potential Loyalist', 3, 5, 3, 5, 2, 5, true),
+  ('default',  3, 'Loyal Customers',    2, 4, 2, 4, 2, 4, true),
+  ('default',  4, 'Promising',          3, 4, 1, 3, 3, 5, true),
+  ('default',  5, 'New Customers',      4, 5, 1, 3, 1, 5, true),
+  ('default',  6, 'Can''t Lose Them',   1, 2, 3, 4, 4, 5, true),
+  ('default',  7, 'At Risk',            1, 2, 2, 5, 4, 5, true),
+  ('default',  8, 'Need Attention',     1, 3, 3, 5, 3, 5, true),
+  ('default',  9, 'About To Sleep',     2, 3, 1, 3, 1, 4, true),
+  ('default', 10, 'Lost',               1, 1, 1, 5, 1, 5, true),
+-- classic: the rule set of the rfm package's own tests.
+  ('classic',  1, 'Champions',          4, 5, 4, 5, 4, 5, true),
+  ('classic',  2, 'Loyal Customers',    2, 5, 3, 5, 3, 5, true),
+  ('classic',  3, 'Potential Loyalist', 3, 5, 1, 3, 1, 3, true),
+  ('classic',  4, 'New Customers',      4, 5, 1, 1, 1, 1, true),
+  ('classic',  5, 'Promising',          3, 4, 1, 1, 1, 1, true),
+  ('classic',  6, 'Need Attention',     2, 3, 2, 3, 2, 3, true),
+  ('classic',  7, 'About To Sleep',     2, 3, 1, 2, 1, 2, true),
+  ('classic',  8, 'At Risk',            1, 2, 2, 5, 2, 5, true),
+  ('classic',  9, 'Can''t Lose Them',   1, 1, 4, 5, 4, 5, true),
+  ('classic', 10, 'Lost',               1, 2, 1, 2, 1, 2, true);
+
+SELECT pg_catalog.pg_extension_config_dump('lifecycle.segment_rules', 'WHERE NOT shipped');
+
+-- Shipped rows are the extension's: pg_dump leaves them out (CREATE EXTENSION
+-- brings them back), so a change to them would be lost silently on restore.
+CREATE FUNCTION lifecycle.segment_rules_guard()
+  RETURNS trigger LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF (TG_OP <> 'INSERT' AND OLD.shipped) OR (TG_OP <> 'DELETE' AND NEW.shipped) THEN
+    RAISE EXCEPTION 'shipped segment rule sets are read-only'
+      USING ERRCODE = 'feature_not_supported',
+            DETAIL = 'Rows with shipped = true come with the extension; pg_dump does not keep changes to them.',
+            HINT = 'Copy the rule set under a new name and change the copy: INSERT INTO lifecycle.segment_rules (rule_set, position, segment, r_min, r_max, f_min, f_max, m_min, m_max) SELECT ''mine'', position, segment, r_min, r_max, f_min, f_max, m_min, m_max FROM lifecycle.segment_rules WHERE rule_set = ''default''.';
+  END IF;
+  IF TG_OP = 'DELETE' THEN
+    RETURN OLD;
+  END IF;
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION lifecycle.segment_rules_guard() IS
+  'Trigger: keep the shipped rule sets read-only and user rows unshipped, so that pg_dump keeps every change';
+CREATE TRIGGER segment_rules_guard
+  BEFORE INSERT OR UPDATE OR DELETE ON lifecycle.segment_rules
+  FOR EACH ROW EXECUTE FUNCTION lifecycle.segment_rules_guard();
+
+-- Raise the error for a rule set that has no rule.
+CREATE FUNCTION lifecycle.check_rule_set(rule_set text)
+  RETURNS void LANGUAGE plpgsql STABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF rule_set IS NULL THEN
+    RAISE EXCEPTION 'rule set must not be NULL'
+      USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'Use ''default'', ''classic'' or a rule set of your own in lifecycle.segment_rules.';
+  END IF;
+  IF NOT EXISTS (SELECT FROM lifecycle.segment_rules s WHERE s.rule_set = check_rule_set.rule_set) THEN
+    RAISE EXCEPTION 'segment rule set "%" does not exist', rule_set
+      USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = format('Known rule sets: %s.',
+                            (SELECT string_agg(DISTINCT s.rule_set, ', ' ORDER BY s.rule_set) FROM lifecycle.segment_rules s)),
+            HINT = 'Add one with INSERT INTO lifecycle.segment_rules (rule_set, position, segment, r_min, r_max, f_min, f_max, m_min, m_max) VALUES (...): rules are tried by position, the first match names the segment.';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION lifecycle.check_rule_set(text) IS
+  'Raise a clear error unless lifecycle.segment_rules holds the rule set';
+
+CREATE FUNCTION lifecycle.segment(r integer, f integer, m integer, rule_set text DEFAULT 'default')
+  RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE CALLED ON NULL INPUT
+  SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  name text;
+BEGIN
+  PERFORM lifecycle.check_rule_set(rule_set);
+  IF r IS NULL OR f IS NULL OR m IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF r NOT BETWEEN 1 AND 5 OR f NOT BETWEEN 1 AND 5 OR m NOT BETWEEN 1 AND 5 THEN
+    RAISE EXCEPTION 'RFM scores must be between 1 and 5'
+      USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = format('Got R = %s, F = %s, M = %s.', r, f, m);
+  END IF;
+  SELECT s.segment INTO name
+    FROM lifecycle.segment_rules s
+   WHERE s.rule_set = segment.rule_set
+     AND r BETWEEN coalesce(s.r_min, 1) AND coalesce(s.r_max, 5)
+     AND f BETWEEN coalesce(s.f_min, 1) AND coalesce(s.f_max, 5)
+     AND m BETWEEN coalesce(s.m_min, 1) AND coalesce(s.m_max, 5)
+   ORDER BY s.position
+   LIMIT 1;
+  RETURN coalesce(name, 'Others');
+END
+$$;
+COMMENT ON FUNCTION lifecycle.segment(integer, integer, integer, text) IS
+  'Segment of an (R, F, M) score combination: the first rule of the rule set that matches, by position; Others if none; NULL if a score is NULL';
+
+CREATE FUNCTION lifecycle.segment_map(rule_set text DEFAULT 'default')
+  RETURNS TABLE (r integer, f integer, m integer, segment text)
+  LANGUAGE plpgsql STABLE PARALLEL SAFE CALLED ON NULL INPUT ROWS 125
+  SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM lifecycle.check_rule_set(rule_set);
+  RETURN QUERY
+  SELECT g.r, g.f, g.m, coalesce(first_match.segment, 'Others')
+    FROM (SELECT rr.r::integer AS r, ff.f::integer AS f, mm.m::integer AS m
+            FROM generate_series(1, 5) rr(r), generate_series(1, 5) ff(f), generate_series(1, 5) mm(m)) g
+    LEFT JOIN LATERAL (
+      SELECT s.segment
+        FROM lifecycle.segment_rules s
+       WHERE s.rule_set = segment_map.rule_set
+         AND g.r BETWEEN coalesce(s.r_min, 1) AND coalesce(s.r_max, 5)
+         AND g.f BETWEEN coalesce(s.f_min, 1) AND coalesce(s.f_max, 5)
+         AND g.m BETWEEN coalesce(s.m_min, 1) AND coalesce(s.m_max, 5)
+       ORDER BY s.position
+       LIMIT 1) first_match ON true
+   ORDER BY g.r, g.f, g.m;
+END
+$$;
+COMMENT ON FUNCTION lifecycle.segment_map(text) IS
+  'All 125 (R, F, M) score combinations with their segment under a rule set, to join instead of calling lifecycle.segment per row';

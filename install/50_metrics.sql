@@ -1,0 +1,345 @@
+-- Retention metrics, per-stage and per-segment summaries and stage
+-- transitions (PRODUCT.md section 5), read from a user's orders relation.
+-- These are orchestration in PL/pgSQL: the work is done by rfm_agg,
+-- lifecycle.stage, rfm_breaks and the scores.  Table and column names reach
+-- dynamic SQL only through regclass and format('%I').
+
+-- The rows of an orders relation as (customer, day, amount), for dynamic SQL.
+CREATE FUNCTION lifecycle.orders_sql(
+  orders regclass, customer_column text, time_column text, amount_column text,
+  time_zone text, from_day date, to_day date)
+  RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+  SET datestyle = 'ISO, YMD'
+AS $$
+DECLARE
+  col text;
+  time_type regtype;
+  amount_type regtype;
+  t text := format('%I', time_column);
+  day_expr text;
+  conds text[] := ARRAY[format('%I IS NOT NULL', customer_column), format('%I IS NOT NULL', time_column)];
+BEGIN
+  IF orders IS NULL OR customer_column IS NULL OR time_column IS NULL OR amount_column IS NULL THEN
+    RAISE EXCEPTION 'orders relation and column names must not be NULL'
+      USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF time_zone IS NULL THEN
+    RAISE EXCEPTION 'time zone must not be NULL'
+      USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'Pass the zone whose calendar days count, e.g. ''UTC''.';
+  END IF;
+  PERFORM now() AT TIME ZONE time_zone;   -- an unknown zone fails here
+  IF isfinite(from_day) IS FALSE OR isfinite(to_day) IS FALSE THEN
+    RAISE EXCEPTION 'period bounds must be finite dates'
+      USING ERRCODE = 'datetime_field_overflow';
+  END IF;
+  FOREACH col IN ARRAY ARRAY[customer_column, time_column, amount_column] LOOP
+    IF NOT EXISTS (SELECT FROM pg_attribute a
+                    WHERE a.attrelid = orders AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped) THEN
+      RAISE EXCEPTION 'column "%" of relation % does not exist', col, orders
+        USING ERRCODE = 'undefined_column';
+    END IF;
+  END LOOP;
+  SELECT CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END::regtype INTO time_type
+    FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+   WHERE a.attrelid = orders AND a.attname = time_column;
+  SELECT a.atttypid::regtype INTO amount_type
+    FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+   WHERE a.attrelid = orders AND a.attname = amount_column AND ty.typcategory = 'N';
+  IF amount_type IS NULL THEN
+    RAISE EXCEPTION 'amount column "%" must be of a numeric type', amount_column
+      USING ERRCODE = 'datatype_mismatch';
+  END IF;
+
+  CASE time_type
+  WHEN 'date'::regtype THEN
+    day_expr := t;
+    IF from_day IS NOT NULL THEN conds := conds || format('%s >= %L::date', t, from_day); END IF;
+    IF to_day IS NOT NULL THEN conds := conds || format('%s < %L::date', t, to_day); END IF;
+  WHEN 'timestamp without time zone'::regtype THEN
+    day_expr := format('%s::date', t);
+    IF from_day IS NOT NULL THEN conds := conds || format('%s >= %L::timestamp', t, from_day); END IF;
+    IF to_day IS NOT NULL THEN conds := conds || format('%s < %L::timestamp', t, to_day); END IF;
+  WHEN 'timestamp with time zone'::regtype THEN
+    -- The exact test is on the local day; a bound a day wider on the column
+    -- itself lets an index on it narrow the scan.
+    day_expr := format('(%s AT TIME ZONE %L)::date', t, time_zone);
+    IF from_day IS NOT NULL THEN
+      conds := conds || format('%s >= (%L::timestamp AT TIME ZONE %L)', t, from_day - 1, time_zone)
+                     || format('%s >= %L::date', day_expr, from_day);
+    END IF;
+    IF to_day IS NOT NULL THEN
+      conds := conds || format('%s < (%L::timestamp AT TIME ZONE %L)', t, to_day + 1, time_zone)
+                     || format('%s < %L::date', day_expr, to_day);
+    END IF;
+  ELSE
+    RAISE EXCEPTION 'order time column "%" must be of type date, timestamp or timestamptz', time_column
+      USING ERRCODE = 'datatype_mismatch',
+            DETAIL = format('It is of type %s.', time_type);
+  END CASE;
+
+  RETURN format('SELECT %I AS customer, %s AS day, %I::numeric AS amount FROM %s WHERE %s',
+                customer_column, day_expr, amount_column, orders, array_to_string(conds, ' AND '));
+END
+$$;
+COMMENT ON FUNCTION lifecycle.orders_sql(regclass, text, text, text, text, date, date) IS
+  'SQL text reading an orders relation as (customer, day, amount) rows with from_day <= day < to_day (NULL bound: open); days of a timestamptz are taken in time_zone; rows without customer or time are left out';
+
+-- Reject a period whose bounds are missing or reversed.
+CREATE FUNCTION lifecycle.check_period(from_date date, to_date date)
+  RETURNS void LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF from_date IS NULL OR to_date IS NULL THEN
+    RAISE EXCEPTION 'period dates must not be NULL'
+      USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF from_date > to_date THEN
+    RAISE EXCEPTION 'period starts after it ends: % > %', from_date, to_date
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass the earlier date first.';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION lifecycle.check_period(date, date) IS
+  'Raise a clear error unless from_date <= to_date, both given';
+
+CREATE TYPE lifecycle.retention AS (
+  customers            bigint,
+  orders               bigint,
+  revenue              numeric,
+  repeat_customers     bigint,
+  repeat_purchase_rate numeric,
+  purchase_frequency   numeric,
+  aov                  numeric,
+  customer_value       numeric,
+  refunds              bigint,
+  refunded             numeric,
+  net_revenue          numeric
+);
+COMMENT ON TYPE lifecycle.retention IS 'A store''s retention metrics over a period';
+COMMENT ON COLUMN lifecycle.retention.customers IS 'Distinct customers with at least one purchase in the period';
+COMMENT ON COLUMN lifecycle.retention.orders IS 'Purchase rows in the period (amount >= 0 or unknown)';
+COMMENT ON COLUMN lifecycle.retention.revenue IS 'Value of the purchases in the period, before refunds';
+COMMENT ON COLUMN lifecycle.retention.repeat_customers IS 'Customers with two or more orders in the period';
+COMMENT ON COLUMN lifecycle.retention.repeat_purchase_rate IS 'repeat_customers / customers';
+COMMENT ON COLUMN lifecycle.retention.purchase_frequency IS 'orders / customers';
+COMMENT ON COLUMN lifecycle.retention.aov IS 'Average order value: revenue / orders';
+COMMENT ON COLUMN lifecycle.retention.customer_value IS 'purchase_frequency x aov = revenue / customers';
+COMMENT ON COLUMN lifecycle.retention.refunds IS 'Refund rows (negative amounts) in the period';
+COMMENT ON COLUMN lifecycle.retention.refunded IS 'Total refunded in the period, as a positive amount';
+COMMENT ON COLUMN lifecycle.retention.net_revenue IS 'revenue - refunded';
+
+CREATE FUNCTION lifecycle.retention_metrics(
+  orders regclass, customer_column text, time_column text, amount_column text,
+  period_from date, period_to date, time_zone text DEFAULT 'UTC')
+  RETURNS lifecycle.retention LANGUAGE plpgsql STABLE PARALLEL SAFE CALLED ON NULL INPUT
+  SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  result lifecycle.retention;
+BEGIN
+  PERFORM lifecycle.check_period(period_from, period_to);
+  EXECUTE format($q$
+    SELECT count(*) FILTER (WHERE (s).orders > 0),
+           coalesce(sum((s).orders), 0)::bigint,
+           coalesce(sum((s).gross), 0),
+           count(*) FILTER (WHERE (s).orders >= 2),
+           coalesce(sum((s).refunds), 0)::bigint,
+           coalesce(sum((s).refunded), 0)
+      FROM (SELECT lifecycle.rfm_agg(o.day, o.amount) AS s FROM (%s) o GROUP BY o.customer) c
+    $q$, lifecycle.orders_sql(orders, customer_column, time_column, amount_column,
+                               time_zone, period_from, period_to))
+    INTO result.customers, result.orders, result.revenue, result.repeat_customers,
+         result.refunds, result.refunded;
+  result.repeat_purchase_rate := result.repeat_customers::numeric / nullif(result.customers, 0);
+  result.purchase_frequency := result.orders::numeric / nullif(result.customers, 0);
+  result.aov := result.revenue / nullif(result.orders, 0);
+  result.customer_value := result.purchase_frequency * result.aov;
+  result.net_revenue := result.revenue - result.refunded;
+  RETURN result;
+END
+$$;
+COMMENT ON FUNCTION lifecycle.retention_metrics(regclass, text, text, text, date, date, text) IS
+  'Retention metrics over the days [period_from, period_to): customers, orders, revenue (before refunds), repeat customers (2+ orders), repeat purchase rate, purchase frequency, AOV, customer value, refunds';
+
+-- One row per customer: their stage at two as-of dates and their summaries.
+CREATE FUNCTION lifecycle.customer_stages(
+  orders regclass, customer_column text, time_column text, amount_column text,
+  from_date date, to_date date, time_zone text DEFAULT 'UTC',
+  active_days integer DEFAULT 90, dormant_days integer DEFAULT 180, churn_days integer DEFAULT 270,
+  cadence_factor double precision DEFAULT 3.0, cadence_min_days integer DEFAULT 30)
+  RETURNS TABLE (customer text, from_stage lifecycle.stage, to_stage lifecycle.stage,
+                 from_summary lifecycle.rfm, to_summary lifecycle.rfm)
+  LANGUAGE plpgsql STABLE PARALLEL SAFE CALLED ON NULL INPUT
+  SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM lifecycle.check_period(from_date, to_date);
+  -- thresholds are checked once, even when no customer would check them
+  PERFORM lifecycle.stage(NULL, to_date, active_days, dormant_days, churn_days,
+                          cadence_factor, cadence_min_days);
+  RETURN QUERY EXECUTE format($q$
+    SELECT c.customer::text,
+           lifecycle.stage(c.s_from, $1, $3, $4, $5, $6, $7),
+           lifecycle.stage(c.s_to, $2, $3, $4, $5, $6, $7),
+           c.s_from, c.s_to
+      FROM (SELECT o.customer,
+                   lifecycle.rfm_agg(o.day, o.amount) FILTER (WHERE o.day <= $1) AS s_from,
+                   lifecycle.rfm_agg(o.day, o.amount) AS s_to
+              FROM (%s) o GROUP BY o.customer) c
+    $q$, lifecycle.orders_sql(orders, customer_column, time_column, amount_column,
+                               time_zone, NULL, to_date + 1))
+    USING from_date, to_date, active_days, dormant_days, churn_days, cadence_factor, cadence_min_days;
+END
+$$;
+COMMENT ON FUNCTION lifecycle.customer_stages(regclass, text, text, text, date, date, text, integer, integer, integer, double precision, integer) IS
+  'Every customer with an order up to to_date: stage and summary at from_date and at to_date (orders on the as-of day count); a customer with no order by from_date is a prospect then';
+
+CREATE FUNCTION lifecycle.stage_transitions(
+  orders regclass, customer_column text, time_column text, amount_column text,
+  from_date date, to_date date, time_zone text DEFAULT 'UTC',
+  active_days integer DEFAULT 90, dormant_days integer DEFAULT 180, churn_days integer DEFAULT 270,
+  cadence_factor double precision DEFAULT 3.0, cadence_min_days integer DEFAULT 30)
+  RETURNS TABLE (from_stage lifecycle.stage, to_stage lifecycle.stage, customers bigint)
+  LANGUAGE sql STABLE PARALLEL SAFE CALLED ON NULL INPUT
+  SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT c.from_stage, c.to_stage, count(*)
+    FROM lifecycle.customer_stages(orders, customer_column, time_column, amount_column,
+                                   from_date, to_date, time_zone, active_days, dormant_days,
+                                   churn_days, cadence_factor, cadence_min_days) c
+   GROUP BY c.from_stage, c.to_stage
+   ORDER BY c.from_stage, c.to_stage;
+END;
+COMMENT ON FUNCTION lifecycle.stage_transitions(regclass, text, text, text, date, date, text, integer, integer, integer, double precision, integer) IS
+  'How many customers moved from each stage at from_date to each stage at to_date';
+
+CREATE FUNCTION lifecycle.transition_rates(
+  orders regclass, customer_column text, time_column text, amount_column text,
+  from_date date, to_date date, time_zone text DEFAULT 'UTC',
+  active_days integer DEFAULT 90, dormant_days integer DEFAULT 180, churn_days integer DEFAULT 270,
+  cadence_factor double precision DEFAULT 3.0, cadence_min_days integer DEFAULT 30)
+  RETURNS TABLE (churn_base bigint, churned bigint, churn_rate numeric,
+                 win_back_base bigint, won_back bigint, win_back_rate numeric,
+                 new_base bigint, converted bigint, new_to_repeat_rate numeric)
+  LANGUAGE sql STABLE PARALLEL SAFE CALLED ON NULL INPUT
+  SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT k.churn_base, k.churned, k.churned::numeric / nullif(k.churn_base, 0),
+         k.win_back_base, k.won_back, k.won_back::numeric / nullif(k.win_back_base, 0),
+         k.new_base, k.converted, k.converted::numeric / nullif(k.new_base, 0)
+    FROM (SELECT count(*) FILTER (WHERE c.from_stage NOT IN ('prospect', 'churned')) AS churn_base,
+                 count(*) FILTER (WHERE c.from_stage NOT IN ('prospect', 'churned')
+                                    AND c.to_stage = 'churned') AS churned,
+                 count(*) FILTER (WHERE c.from_stage = 'churned') AS win_back_base,
+                 count(*) FILTER (WHERE c.from_stage = 'churned'
+                                    AND (c.to_summary).last_purchase > from_date) AS won_back,
+                 count(*) FILTER (WHERE c.from_stage = 'new') AS new_base,
+                 count(*) FILTER (WHERE c.from_stage = 'new'
+                                    AND (c.to_summary).purchase_days >= 2) AS converted
+            FROM lifecycle.customer_stages(orders, customer_column, time_column, amount_column,
+                                           from_date, to_date, time_zone, active_days, dormant_days,
+                                           churn_days, cadence_factor, cadence_min_days) c) k;
+END;
+COMMENT ON FUNCTION lifecycle.transition_rates(regclass, text, text, text, date, date, text, integer, integer, integer, double precision, integer) IS
+  'Churn rate (of customers neither prospect nor churned at from_date, the share churned at to_date), win-back rate (of customers churned at from_date, the share who bought again by to_date) and new-to-repeat conversion (of customers new at from_date, the share with two or more purchase days at to_date), with their counts';
+
+CREATE FUNCTION lifecycle.stage_metrics(
+  orders regclass, customer_column text, time_column text, amount_column text,
+  as_of date, time_zone text DEFAULT 'UTC',
+  active_days integer DEFAULT 90, dormant_days integer DEFAULT 180, churn_days integer DEFAULT 270,
+  cadence_factor double precision DEFAULT 3.0, cadence_min_days integer DEFAULT 30)
+  RETURNS TABLE (stage lifecycle.stage, customers bigint, share numeric, revenue numeric)
+  LANGUAGE sql STABLE PARALLEL SAFE CALLED ON NULL INPUT
+  SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT c.to_stage, count(*), count(*)::numeric / sum(count(*)) OVER (),
+         sum((c.to_summary).monetary)
+    FROM lifecycle.customer_stages(orders, customer_column, time_column, amount_column,
+                                   as_of, as_of, time_zone, active_days, dormant_days,
+                                   churn_days, cadence_factor, cadence_min_days) c
+   GROUP BY c.to_stage
+   ORDER BY c.to_stage;
+END;
+COMMENT ON FUNCTION lifecycle.stage_metrics(regclass, text, text, text, date, text, integer, integer, integer, double precision, integer) IS
+  'Customers per lifecycle stage at as_of: count, share of all customers, and their net revenue (all orders up to as_of)';
+
+CREATE TYPE lifecycle.segment_summary AS (
+  segment   text,
+  customers bigint,
+  share     numeric,
+  orders    bigint,
+  revenue   numeric
+);
+COMMENT ON TYPE lifecycle.segment_summary IS 'Customers, orders and revenue of one RFM segment';
+COMMENT ON COLUMN lifecycle.segment_summary.segment IS 'Segment name (Others: no rule matched)';
+COMMENT ON COLUMN lifecycle.segment_summary.customers IS 'Customers in the segment';
+COMMENT ON COLUMN lifecycle.segment_summary.share IS 'customers / all scored customers';
+COMMENT ON COLUMN lifecycle.segment_summary.orders IS 'Their purchase rows up to the as-of date';
+COMMENT ON COLUMN lifecycle.segment_summary.revenue IS 'Their net revenue up to the as-of date';
+
+CREATE FUNCTION lifecycle.segment_metrics(
+  orders regclass, customer_column text, time_column text, amount_column text,
+  as_of date, method text DEFAULT 'quantile', rule_set text DEFAULT 'default',
+  frequency text DEFAULT 'orders', time_zone text DEFAULT 'UTC')
+  RETURNS SETOF lifecycle.segment_summary
+  LANGUAGE plpgsql STABLE PARALLEL SAFE CALLED ON NULL INPUT
+  SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  f_expr text;
+  scores text;
+BEGIN
+  IF as_of IS NULL THEN
+    RAISE EXCEPTION 'as-of date must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  PERFORM lifecycle.check_rule_set(rule_set);
+  f_expr := CASE frequency WHEN 'orders' THEN '(c.s).orders' WHEN 'purchase_days' THEN '(c.s).purchase_days' END;
+  IF f_expr IS NULL THEN
+    RAISE EXCEPTION 'frequency "%" not recognized', frequency
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Use ''orders'' (purchase rows) or ''purchase_days'' (distinct days with a purchase).';
+  END IF;
+  IF method = 'ntile' THEN
+    scores := format($q$
+      SELECT c.s,
+             ntile(5) OVER (ORDER BY lifecycle.days_since_last_order(c.s, $1) DESC, c.customer) AS r,
+             ntile(5) OVER (ORDER BY %1$s, c.customer) AS f,
+             ntile(5) OVER (ORDER BY (c.s).monetary, c.customer) AS m
+        FROM scored c$q$, f_expr);
+  ELSIF method IN ('quantile', 'rfm_r') THEN
+    scores := format($q$
+      SELECT c.s,
+             lifecycle.r_score(lifecycle.days_since_last_order(c.s, $1), b.breaks) AS r,
+             lifecycle.f_score(%1$s, b.breaks) AS f,
+             lifecycle.m_score((c.s).monetary, b.breaks) AS m
+        FROM scored c,
+             (SELECT lifecycle.rfm_breaks(lifecycle.days_since_last_order(c.s, $1), %1$s,
+                                          (c.s).monetary, $2) AS breaks
+                FROM scored c) b$q$, f_expr);
+  ELSE
+    RAISE EXCEPTION 'RFM scoring method "%" not recognized', method
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Use ''quantile'', ''rfm_r'' or ''ntile''.';
+  END IF;
+  RETURN QUERY EXECUTE format($q$
+    WITH scored AS MATERIALIZED (
+      SELECT c.customer, c.s
+        FROM (SELECT o.customer, lifecycle.rfm_agg(o.day, o.amount) AS s FROM (%s) o GROUP BY o.customer) c
+       WHERE (c.s).purchase_days > 0)
+    SELECT map.segment, count(*), count(*)::numeric / sum(count(*)) OVER (),
+           sum((x.s).orders)::bigint, sum((x.s).monetary)
+      FROM (%s) x
+      JOIN lifecycle.segment_map($3) map ON map.r = x.r AND map.f = x.f AND map.m = x.m
+     GROUP BY map.segment
+     ORDER BY count(*) DESC, map.segment
+    $q$, lifecycle.orders_sql(orders, customer_column, time_column, amount_column,
+                               time_zone, NULL, as_of + 1), scores)
+    USING as_of, method, rule_set;
+END
+$$;
+COMMENT ON FUNCTION lifecycle.segment_metrics(regclass, text, text, text, date, text, text, text, text) IS
+  'Customers, share, orders and net revenue per RFM segment at as_of, scoring every customer with a purchase by method (quantile, rfm_r, ntile) and naming segments by rule_set; frequency counts orders or purchase_days';

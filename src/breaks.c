@@ -1,0 +1,561 @@
+/*
+ * breaks.c
+ *	  The aggregate lifecycle.rfm_breaks(days_since_last_order, frequency,
+ *	  monetary [, method]): the breaks between RFM scores 1-5 of a customer
+ *	  population (PRODUCT.md section 4).
+ *
+ * One pass collects the three metrics as doubles; the final function finds
+ * the order statistics each quantile needs by selection, without sorting the
+ * population or running window functions.  The state combines and serializes
+ * (portably, behind a format byte) for parallel query.
+ *
+ * quantile: type-7 quantiles at 0.2, 0.4, 0.6, 0.8, computed exactly as
+ *			 percentile_cont computes them.
+ * rfm_r:	 R's quantile(type = 7) at seq(0, 1, length.out = 6), plus 1,
+ *			 computed exactly as R computes them (rfm 0.3.0, rfm_table_order).
+ * ntile:	 no breaks: ntile scores come from ntile(5) windows.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/int.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "libpq/pqformat.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/memutils.h"
+
+#include "breaks.h"
+#include "compat.h"
+
+/* Version of the serialized state; bump on any change of layout. */
+#define BREAKS_STATE_FORMAT	1
+
+/* Below this many values, selection finishes with an insertion sort. */
+#define SELECT_SMALL	16
+
+static const char *const method_names[METHOD_COUNT] = {"quantile", "rfm_r", "ntile"};
+
+/* A growing array of one metric's values. */
+typedef struct MetricValues
+{
+	double	   *values;
+	int64		count;
+	int64		capacity;
+} MetricValues;
+
+typedef struct BreaksState
+{
+	BreaksMethod method;
+	int64		customers;		/* rows with a days_since_last_order */
+	MetricValues metrics[METRIC_COUNT];
+} BreaksState;
+
+/* The method of a name; an error naming the choices otherwise. */
+BreaksMethod
+breaks_method(const char *name, int len)
+{
+	int			i;
+
+	for (i = 0; i < METHOD_COUNT; i++)
+		if (strlen(method_names[i]) == len && memcmp(method_names[i], name, len) == 0)
+			return (BreaksMethod) i;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("RFM scoring method \"%.*s\" not recognized", len, name),
+			 errhint("Use 'quantile', 'rfm_r' or 'ntile'.")));
+	return METHOD_QUANTILE;		/* keep compiler quiet */
+}
+
+/* The name of a method, as lifecycle.rfm_breaks.method holds it. */
+const char *
+breaks_method_name(BreaksMethod method)
+{
+	return method_names[method];
+}
+
+/*
+ * A frequency or monetary value as the double that scoring compares: the
+ * same conversion as numeric::float8, so the breaks equal percentile_cont's.
+ */
+double
+metric_value(Numeric value, const char *metric)
+{
+	double		result = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+															NumericGetDatum(value)));
+
+	if (isnan(result) || isinf(result))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a finite number", metric),
+				 errdetail("A NaN or infinite value has no place among the scores.")));
+	return result;
+}
+
+/* The aggregate's memory context; errors outside an aggregate. */
+static MemoryContext
+agg_context(FunctionCallInfo fcinfo)
+{
+	MemoryContext mcxt;
+
+	if (!AggCheckCallContext(fcinfo, &mcxt))
+		elog(ERROR, "rfm_breaks support function called in non-aggregate context");
+	return mcxt;
+}
+
+/* A fresh, empty state for a method in the aggregate context. */
+static BreaksState *
+state_create(MemoryContext mcxt, BreaksMethod method)
+{
+	BreaksState *state = MemoryContextAllocZero(mcxt, sizeof(BreaksState));
+
+	state->method = method;
+	return state;
+}
+
+/* Make room for extra more values (huge allocations allowed). */
+static void
+values_reserve(MetricValues *metric, int64 extra, MemoryContext mcxt)
+{
+	int64		needed;
+	int64		capacity;
+
+	if (pg_add_s64_overflow(metric->count, extra, &needed) ||
+		needed > (int64) (MaxAllocHugeSize / sizeof(double)))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many customers to score in one population")));
+	if (needed <= metric->capacity)
+		return;
+	capacity = Max(needed, Max(metric->capacity * 2, 1024));
+	capacity = Min(capacity, (int64) (MaxAllocHugeSize / sizeof(double)));
+	if (metric->values == NULL)
+		metric->values = MemoryContextAllocHuge(mcxt, capacity * sizeof(double));
+	else
+		metric->values = repalloc_huge(metric->values, capacity * sizeof(double));
+	metric->capacity = capacity;
+}
+
+/* Append one value. */
+static inline void
+values_add(MetricValues *metric, double value, MemoryContext mcxt)
+{
+	if (metric->count == metric->capacity)
+		values_reserve(metric, 1, mcxt);
+	metric->values[metric->count++] = value;
+}
+
+/* The method argument of a five-argument call; quantile for four. */
+static BreaksMethod
+method_argument(FunctionCallInfo fcinfo)
+{
+	text	   *name;
+
+	if (PG_NARGS() < 5)
+		return METHOD_QUANTILE;
+	if (PG_ARGISNULL(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("RFM scoring method must not be NULL"),
+				 errhint("Use 'quantile', 'rfm_r' or 'ntile'.")));
+	name = PG_GETARG_TEXT_PP(4);
+	return breaks_method(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
+}
+
+/* An error for two different methods within one population. */
+static void
+check_same_method(BreaksMethod a, BreaksMethod b)
+{
+	if (a != b)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("RFM scoring method changed within one population: \"%s\" and \"%s\"",
+						method_names[a], method_names[b]),
+				 errhint("Pass one method, a constant, for the whole aggregate.")));
+}
+
+PG_FUNCTION_INFO_V1(rfm_breaks_trans);
+/*
+ * Transition: add one customer's metrics.  A customer without a
+ * days_since_last_order (no purchase) is not scored; a NULL frequency or
+ * monetary is left out of that metric only, as percentile_cont would.
+ */
+Datum
+rfm_breaks_trans(PG_FUNCTION_ARGS)
+{
+	MemoryContext mcxt = agg_context(fcinfo);
+	BreaksState *state = PG_ARGISNULL(0) ? NULL : (BreaksState *) PG_GETARG_POINTER(0);
+	BreaksMethod method = method_argument(fcinfo);
+
+	if (state != NULL)
+		check_same_method(state->method, method);
+	if (PG_ARGISNULL(1))
+	{
+		if (state == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(state);
+	}
+	if (state == NULL)
+		state = state_create(mcxt, method);
+	state->customers++;
+	if (method != METHOD_NTILE)
+	{
+		values_add(&state->metrics[METRIC_R], (double) PG_GETARG_INT32(1), mcxt);
+		if (!PG_ARGISNULL(2))
+			values_add(&state->metrics[METRIC_F], metric_value(PG_GETARG_NUMERIC(2), "frequency"), mcxt);
+		if (!PG_ARGISNULL(3))
+			values_add(&state->metrics[METRIC_M], metric_value(PG_GETARG_NUMERIC(3), "monetary"), mcxt);
+	}
+	PG_RETURN_POINTER(state);
+}
+
+PG_FUNCTION_INFO_V1(rfm_breaks_combine);
+/*
+ * Combine two partial states.  Not strict: either may be NULL, and a NULL
+ * first state gets a copy in the aggregate context.
+ */
+Datum
+rfm_breaks_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext mcxt = agg_context(fcinfo);
+	BreaksState *into = PG_ARGISNULL(0) ? NULL : (BreaksState *) PG_GETARG_POINTER(0);
+	BreaksState *from;
+	int			i;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (into == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(into);
+	}
+	from = (BreaksState *) PG_GETARG_POINTER(1);
+	if (into == NULL)
+		into = state_create(mcxt, from->method);
+	check_same_method(into->method, from->method);
+	if (pg_add_s64_overflow(into->customers, from->customers, &into->customers))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many customers to score in one population")));
+	for (i = 0; i < METRIC_COUNT; i++)
+	{
+		MetricValues *a = &into->metrics[i];
+		MetricValues *b = &from->metrics[i];
+
+		if (b->count == 0)
+			continue;
+		values_reserve(a, b->count, mcxt);
+		memcpy(a->values + a->count, b->values, b->count * sizeof(double));
+		a->count += b->count;
+	}
+	PG_RETURN_POINTER(into);
+}
+
+PG_FUNCTION_INFO_V1(rfm_breaks_serialize);
+/* Serialize a state field by field in network byte order, behind a format byte. */
+Datum
+rfm_breaks_serialize(PG_FUNCTION_ARGS)
+{
+	BreaksState *state = (BreaksState *) PG_GETARG_POINTER(0);
+	StringInfoData buf;
+	int			i;
+	int64		j;
+
+	agg_context(fcinfo);
+	pq_begintypsend(&buf);
+	pq_sendbyte(&buf, BREAKS_STATE_FORMAT);
+	pq_sendbyte(&buf, (uint8) state->method);
+	pq_sendint64(&buf, state->customers);
+	for (i = 0; i < METRIC_COUNT; i++)
+	{
+		pq_sendint64(&buf, state->metrics[i].count);
+		for (j = 0; j < state->metrics[i].count; j++)
+			pq_sendfloat8(&buf, state->metrics[i].values[j]);
+		CHECK_FOR_INTERRUPTS();
+	}
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* Reject a serialized state that cannot be ours. */
+static inline void
+check_state(bool ok)
+{
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid serialized rfm_breaks state"),
+				 errdetail("The state was written by another version of lifecycle or is damaged.")));
+}
+
+PG_FUNCTION_INFO_V1(rfm_breaks_deserialize);
+/* Rebuild a state from rfm_breaks_serialize's bytes, validating every size. */
+Datum
+rfm_breaks_deserialize(PG_FUNCTION_ARGS)
+{
+	MemoryContext mcxt = agg_context(fcinfo);
+	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
+	StringInfoData buf;
+	BreaksState *state;
+	int			method;
+	int			i;
+	int64		j;
+
+	initReadOnlyStringInfo(&buf, VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
+	check_state(buf.len >= 2 + 8 * (1 + METRIC_COUNT));
+	check_state(pq_getmsgbyte(&buf) == BREAKS_STATE_FORMAT);
+	method = pq_getmsgbyte(&buf);
+	check_state(method >= 0 && method < METHOD_COUNT);
+	state = state_create(mcxt, (BreaksMethod) method);
+	state->customers = pq_getmsgint64(&buf);
+	check_state(state->customers >= 0);
+	for (i = 0; i < METRIC_COUNT; i++)
+	{
+		int64		count = pq_getmsgint64(&buf);
+
+		check_state(count >= 0 && count <= state->customers &&
+					count <= (buf.len - buf.cursor) / 8);
+		check_state(method != METHOD_NTILE || count == 0);
+		if (count > 0)
+			values_reserve(&state->metrics[i], count, mcxt);
+		for (j = 0; j < count; j++)
+			state->metrics[i].values[j] = pq_getmsgfloat8(&buf);
+		state->metrics[i].count = count;
+		CHECK_FOR_INTERRUPTS();
+	}
+	check_state(buf.cursor == buf.len);
+	PG_RETURN_POINTER(state);
+}
+
+/* Insertion sort of v[lo, hi): the end of a selection. */
+static void
+insertion_sort(double *v, int64 lo, int64 hi)
+{
+	int64		i,
+				j;
+
+	for (i = lo + 1; i < hi; i++)
+	{
+		double		x = v[i];
+
+		for (j = i; j > lo && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+/* qsort comparator for doubles (no NaN among the values). */
+static int
+compare_doubles(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* The median of three values. */
+static inline double
+median3(double a, double b, double c)
+{
+	if (a < b)
+		return b < c ? b : (a < c ? c : a);
+	return a < c ? a : (b < c ? c : b);
+}
+
+/*
+ * Rearrange v[lo, hi) so that v[k] holds the value of rank k, smaller or
+ * equal values before it, greater or equal after it.  Quickselect with a
+ * median-of-three pivot and a three-way partition (ties, which scores have
+ * many of, end a round at once); after too many rounds, it sorts instead,
+ * so that no input makes it quadratic.
+ */
+static void
+select_rank(double *v, int64 lo, int64 hi, int64 k)
+{
+	int			rounds_left = 64;
+
+	while (hi - lo > SELECT_SMALL)
+	{
+		double		pivot = median3(v[lo], v[lo + (hi - lo) / 2], v[hi - 1]);
+		int64		lt = lo,
+					i = lo,
+					gt = hi;
+
+		CHECK_FOR_INTERRUPTS();
+		if (rounds_left-- == 0)
+		{
+			qsort(v + lo, hi - lo, sizeof(double), compare_doubles);
+			return;
+		}
+		while (i < gt)
+		{
+			double		x = v[i];
+
+			if (x < pivot)
+			{
+				v[i++] = v[lt];
+				v[lt++] = x;
+			}
+			else if (x > pivot)
+			{
+				v[i] = v[--gt];
+				v[gt] = x;
+			}
+			else
+				i++;
+		}
+		if (k < lt)
+			hi = lt;
+		else if (k >= gt)
+			lo = gt;
+		else
+			return;
+	}
+	insertion_sort(v, lo, hi);
+}
+
+/*
+ * Place the values of the given ranks (0-based, any order, repeats allowed)
+ * at their positions: the ranks are taken in ascending order, each
+ * selection working only on the values above the rank selected before.
+ */
+static void
+select_ranks(MetricValues *metric, int64 *ranks, int nranks)
+{
+	int64		lo = 0;
+	int			i,
+				j;
+
+	for (i = 1; i < nranks; i++)
+		for (j = i; j > 0 && ranks[j - 1] > ranks[j]; j--)
+		{
+			int64		swap = ranks[j];
+
+			ranks[j] = ranks[j - 1];
+			ranks[j - 1] = swap;
+		}
+	for (i = 0; i < nranks; i++)
+	{
+		if (ranks[i] < lo)
+			continue;			/* a repeat */
+		select_rank(metric->values, lo, metric->count, ranks[i]);
+		lo = ranks[i] + 1;
+	}
+}
+
+/*
+ * The four quantile breaks of one metric.  The ranks each method reads are
+ * selected first, then combined exactly as the reference implementation
+ * does, so that the doubles agree to the last bit.
+ */
+static void
+metric_breaks(MetricValues *metric, BreaksMethod method, double *breaks)
+{
+	int64		n = metric->count;
+	int64		lo[BREAKS_PER_METRIC],
+				hi[BREAKS_PER_METRIC],
+				ranks[2 * BREAKS_PER_METRIC];
+	double		fraction[BREAKS_PER_METRIC];
+	int			q;
+	const double *x = metric->values;
+
+	for (q = 0; q < BREAKS_PER_METRIC; q++)
+	{
+		if (method == METHOD_QUANTILE)
+		{
+			/* percentile_cont: rows floor/ceil of p (n - 1), 0-based */
+			static const double p[BREAKS_PER_METRIC] = {0.2, 0.4, 0.6, 0.8};
+			double		row = p[q] * (double) (n - 1);
+
+			lo[q] = (int64) floor(row);
+			hi[q] = (int64) ceil(row);
+			fraction[q] = row - lo[q];
+		}
+		else
+		{
+			/*
+			 * R: probs = seq(0, 1, length.out = 6), i.e. (1:4) * 0.2; index =
+			 * 1 + (n - 1) probs, 1-based.
+			 */
+			double		index = 1 + (double) (n - 1) * ((q + 1) * 0.2);
+
+			lo[q] = (int64) floor(index) - 1;
+			hi[q] = (int64) ceil(index) - 1;
+			fraction[q] = index - floor(index);
+		}
+		ranks[2 * q] = lo[q];
+		ranks[2 * q + 1] = hi[q];
+	}
+	select_ranks(metric, ranks, 2 * BREAKS_PER_METRIC);
+
+	for (q = 0; q < BREAKS_PER_METRIC; q++)
+	{
+		double		a = x[lo[q]];
+		double		b = x[hi[q]];
+		double		h = fraction[q];
+
+		if (method == METHOD_QUANTILE)
+			/* float8_lerp */
+			breaks[q] = hi[q] > lo[q] ? a + h * (b - a) : a;
+		else
+			/* quantile.default, type 7; then rfm's bins() adds 1 */
+			breaks[q] = (h > 0 && b != a ? (1 - h) * a + h * b : a) + 1;
+	}
+}
+
+/* A float8[] of the breaks. */
+static Datum
+breaks_array(const double *breaks)
+{
+	Datum		elems[BREAKS_PER_METRIC];
+	int			q;
+
+	for (q = 0; q < BREAKS_PER_METRIC; q++)
+		elems[q] = Float8GetDatum(breaks[q]);
+	return PointerGetDatum(construct_array(elems, BREAKS_PER_METRIC, FLOAT8OID,
+										   sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+PG_FUNCTION_INFO_V1(rfm_breaks_final);
+/*
+ * Build the lifecycle.rfm_breaks composite: the method and, unless it is
+ * ntile, each metric's four breaks (NULL for a metric without values).  NULL
+ * when no customer was scored.
+ */
+Datum
+rfm_breaks_final(PG_FUNCTION_ARGS)
+{
+	BreaksState *state;
+	TupleDesc	desc;
+	Datum		values[1 + METRIC_COUNT];
+	bool		nulls[1 + METRIC_COUNT];
+	int			i;
+
+	agg_context(fcinfo);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = (BreaksState *) PG_GETARG_POINTER(0);
+	if (state->customers == 0)
+		PG_RETURN_NULL();
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "rfm_breaks_final must return a composite type");
+	desc = BlessTupleDesc(desc);
+
+	values[0] = CStringGetTextDatum(method_names[state->method]);
+	nulls[0] = false;
+	for (i = 0; i < METRIC_COUNT; i++)
+	{
+		double		breaks[BREAKS_PER_METRIC];
+
+		nulls[1 + i] = state->method == METHOD_NTILE || state->metrics[i].count == 0;
+		if (nulls[1 + i])
+			continue;
+		metric_breaks(&state->metrics[i], state->method, breaks);
+		values[1 + i] = breaks_array(breaks);
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}

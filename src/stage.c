@@ -1,0 +1,184 @@
+/*
+ * stage.c
+ *	  The lifecycle stage of a customer summary at an as-of date (PRODUCT.md
+ *	  section 3): the policy thresholds, their validation and the ordered
+ *	  rules, first match wins.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+
+#include "summary.h"
+
+/* The stages, as the enum lifecycle.stage labels them. */
+typedef enum Stage
+{
+	STAGE_PROSPECT,
+	STAGE_NEW,
+	STAGE_ACTIVE,
+	STAGE_AT_RISK,
+	STAGE_DORMANT,
+	STAGE_CHURNED,
+	STAGE_REACTIVATED
+} Stage;
+
+static const char *const stage_labels[] = {
+	"prospect", "new", "active", "at_risk", "dormant", "churned", "reactivated"
+};
+
+/* The policy of lifecycle.stage's arguments; no cadence rule if !cadence. */
+typedef struct StagePolicy
+{
+	int32		active_days;
+	int32		dormant_days;
+	int32		churn_days;
+	bool		cadence;
+	double		cadence_factor;
+	int32		cadence_min_days;
+} StagePolicy;
+
+/* An integer argument that must be given. */
+static int32
+required_int(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", name),
+				 errhint("Leave the argument out to use its default.")));
+	return PG_GETARG_INT32(argno);
+}
+
+/* An argument that breaks the policy's rules. */
+static void
+policy_error(const char *message, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s", message),
+			 errdetail("%s", detail),
+			 errhint("The defaults are active_days 90, dormant_days 180, churn_days 270, cadence_factor 3.0, cadence_min_days 30.")));
+}
+
+/* Read and validate the thresholds (arguments 2-6). */
+static void
+read_policy(FunctionCallInfo fcinfo, StagePolicy *policy)
+{
+	policy->active_days = required_int(fcinfo, 2, "active_days");
+	policy->dormant_days = required_int(fcinfo, 3, "dormant_days");
+	policy->churn_days = required_int(fcinfo, 4, "churn_days");
+	policy->cadence = !PG_ARGISNULL(5);
+	policy->cadence_factor = policy->cadence ? PG_GETARG_FLOAT8(5) : 0;
+	policy->cadence_min_days = required_int(fcinfo, 6, "cadence_min_days");
+
+	if (policy->active_days <= 0 || policy->dormant_days <= 0 || policy->churn_days <= 0)
+		policy_error("stage thresholds must be positive",
+					 "active_days, dormant_days and churn_days count days since the last order.");
+	if (policy->active_days > policy->dormant_days || policy->dormant_days > policy->churn_days)
+		policy_error("stage thresholds must satisfy active_days <= dormant_days <= churn_days",
+					 "A customer goes quiet, then dormant, then churned.");
+	if (policy->cadence && !(isfinite(policy->cadence_factor) && policy->cadence_factor > 0))
+		policy_error("cadence_factor must be positive and finite",
+					 "It multiplies the customer's mean interval between purchase days; NULL turns the cadence rule off.");
+	if (policy->cadence_min_days < 0)
+		policy_error("cadence_min_days must not be negative",
+					 "It is the fewest days since the last order that the cadence rule calls at risk.");
+}
+
+/*
+ * Rule 7: overdue for the customer's own rhythm, R > max(factor x I,
+ * min_days) with I = (last - first) / (n - 1).  Compared as
+ * R (n - 1) > factor (last - first), without the rounding of a division:
+ * R (n - 1) is below 2^62 and exact in int64; it and the product with the
+ * factor are exact in double whenever they fit 53 bits, as they do for any
+ * factor with a short binary form (3, 2.5, 1.5 ...) and real histories.
+ */
+static bool
+overdue(const StagePolicy *policy, const RfmDays *days, int64 recency)
+{
+	int64		weighted_recency = recency * (int64) (days->purchase_days - 1);
+	int64		span = (int64) days->last_purchase - days->first_purchase;
+
+	return recency > policy->cadence_min_days &&
+		(double) weighted_recency > policy->cadence_factor * (double) span;
+}
+
+/* The stage of a summary with at least one purchase day, by PRODUCT.md's rules 2-8. */
+static Stage
+stage_of(const StagePolicy *policy, const RfmDays *days, DateADT as_of)
+{
+	int64		recency = (int64) as_of - days->last_purchase;
+
+	if (recency > policy->churn_days)
+		return STAGE_CHURNED;
+	if (recency > policy->dormant_days)
+		return STAGE_DORMANT;
+	if (recency > policy->active_days)
+		return STAGE_AT_RISK;
+	if (days->purchase_days >= 2 &&
+		(int64) days->last_purchase - days->previous_purchase > policy->churn_days)
+		return STAGE_REACTIVATED;
+	if (days->purchase_days == 1)
+		return STAGE_NEW;
+	if (policy->cadence && overdue(policy, days, recency))
+		return STAGE_AT_RISK;
+	return STAGE_ACTIVE;
+}
+
+/* The lifecycle.stage enum value of a stage, looked up once per call site. */
+static Datum
+stage_datum(FunctionCallInfo fcinfo, Stage stage)
+{
+	Datum	   *values = fcinfo->flinfo->fn_extra;
+
+	if (values == NULL)
+	{
+		Oid			enum_type = get_func_rettype(fcinfo->flinfo->fn_oid);
+		int			i;
+
+		values = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
+									lengthof(stage_labels) * sizeof(Datum));
+		for (i = 0; i < lengthof(stage_labels); i++)
+			values[i] = DirectFunctionCall2(enum_in, CStringGetDatum(stage_labels[i]),
+											ObjectIdGetDatum(enum_type));
+		fcinfo->flinfo->fn_extra = values;
+	}
+	return values[stage];
+}
+
+PG_FUNCTION_INFO_V1(rfm_stage);
+/*
+ * lifecycle.stage(summary, as_of, active_days, dormant_days, churn_days,
+ * cadence_factor, cadence_min_days): the customer's stage at as_of.  A NULL
+ * summary or one without a purchase day is a prospect; a NULL cadence_factor
+ * turns the cadence rule off; every other NULL argument is an error.
+ */
+Datum
+rfm_stage(PG_FUNCTION_ARGS)
+{
+	StagePolicy policy;
+	RfmDays		days;
+	DateADT		as_of;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("as-of date must not be NULL"),
+				 errhint("Pass the day the stage is evaluated at, e.g. current_date.")));
+	as_of = PG_GETARG_DATEADT(1);
+	read_policy(fcinfo, &policy);
+	rfm_check_as_of(as_of);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_DATUM(stage_datum(fcinfo, STAGE_PROSPECT));
+
+	rfm_read_days_as_of(PG_GETARG_HEAPTUPLEHEADER(0), as_of, &days);
+	if (days.purchase_days == 0)
+		PG_RETURN_DATUM(stage_datum(fcinfo, STAGE_PROSPECT));
+	PG_RETURN_DATUM(stage_datum(fcinfo, stage_of(&policy, &days, as_of)));
+}
