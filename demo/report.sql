@@ -1,20 +1,54 @@
--- The demo report: a small sample store and what lifecycle finds in it.
+-- The demo report: what lifecycle finds in a store.  Expects psql variables
+-- orders (relation), customer, time, amount (its columns), zone, as_of (a
+-- date, or empty for today) and view (the segment view to create).
 \pset footer off
-CREATE EXTENSION lifecycle;
-CREATE TABLE orders (customer_id bigint, ordered_at timestamptz, amount numeric(12,2));
--- 200 customers over a year: some buy often, some once, some refund.
-INSERT INTO orders
-SELECT c, timestamptz '2025-01-01 00:00+00' + ((c * 37 + k * (c % 29 + 3) * 7) % 365) * interval '1 day'
-          + (k % 24) * interval '1 hour',
-       CASE WHEN (c + k) % 23 = 0 THEN -10.00 ELSE round((5 + (c * k) % 90)::numeric, 2) END
-  FROM generate_series(1, 200) c, generate_series(1, 1 + c % 9) k;
+\set QUIET on
+SET client_min_messages = warning;
+
+SELECT coalesce(nullif(:'as_of', ''), (now() AT TIME ZONE :'zone')::date::text)::date AS as_of_day \gset
+SELECT (:'as_of_day'::date - 90) AS earlier_day \gset
+
+-- Build the view as of 90 days earlier, then move it to the as-of day: the
+-- refresh history then holds the stage transitions of the last 90 days.
+SELECT lifecycle.create_segment_view(:'view', :'orders', :'customer', :'time', :'amount',
+                                     time_zone => :'zone', as_of => :'earlier_day') AS segment_view \gset
+SELECT view_name AS settings_key,
+       (lifecycle._companion_names(view_name))[1] AS stage_summary,
+       (lifecycle._companion_names(view_name))[2] AS segment_summary,
+       (lifecycle._companion_names(view_name))[3] AS retention_monthly,
+       (lifecycle._companion_names(view_name))[4] AS transitions
+  FROM lifecycle.segment_views WHERE to_regclass(view_name) = :'segment_view'::regclass \gset
+UPDATE lifecycle.segment_views SET as_of = :'as_of_day' WHERE view_name = :'settings_key';
+CALL lifecycle.refresh_segment_view(:'settings_key');
 
 \echo
-\echo 'Per-customer summaries (first 15 customers), as of 2025-12-31:'
-SELECT customer_id, (s).orders, (s).purchase_days, (s).first_purchase, (s).last_purchase,
-       (s).monetary, (s).refunds,
-       lifecycle.days_since_last_order(s, '2025-12-31') AS days_since_last_order,
-       (lifecycle.btyd(s, '2025-12-31')).*
-  FROM (SELECT customer_id, lifecycle.rfm_agg(ordered_at, amount) AS s
-          FROM orders GROUP BY customer_id) c
- ORDER BY customer_id LIMIT 15;
+\echo '== The store, as of the last refresh'
+SELECT r.as_of, r.customers, sum(v.orders) AS orders, sum(v.refunds) AS refunds,
+       sum(v.monetary) AS net_revenue, r.guest_orders AS guest_orders_left_out,
+       round(extract(epoch FROM r.duration)::numeric, 2) AS refresh_seconds
+  FROM lifecycle.refresh_runs r, :segment_view v
+ WHERE r.run_id = (SELECT max(run_id) FROM lifecycle.refresh_runs WHERE view_name = :'settings_key')
+ GROUP BY r.as_of, r.customers, r.guest_orders, r.duration;
+
+\echo '== Customers by lifecycle stage'
+SELECT * FROM :stage_summary ORDER BY stage;
+
+\echo '== RFM segments'
+SELECT segment, customers, share_pct, orders, revenue, round(aov, 2) AS aov
+  FROM :segment_summary ORDER BY revenue DESC;
+
+\echo '== Retention, last six months'
+SELECT month, customers, orders, revenue, repeat_customers,
+       round(repeat_purchase_rate, 3) AS repeat_rate, round(purchase_frequency, 3) AS purchase_frequency,
+       round(aov, 2) AS aov, round(customer_value, 2) AS customer_value
+  FROM :retention_monthly WHERE month <= :'as_of_day' ORDER BY month DESC LIMIT 6;
+
+\echo '== Stage transitions over the last 90 days (customers moving from one stage to another)'
+SELECT coalesce(from_stage::text, '(not yet a customer)') AS from_stage, to_stage, customers
+  FROM :transitions WHERE from_stage IS DISTINCT FROM to_stage ORDER BY customers DESC LIMIT 12;
+
+\echo '== Ten customers most worth a win-back campaign (at risk or dormant, highest net revenue)'
+SELECT v.*
+  FROM (SELECT :"customer" AS customer, stage, segment, days_since_last_order, orders, monetary
+          FROM :segment_view WHERE stage IN ('at_risk', 'dormant')
+         ORDER BY monetary DESC LIMIT 10) v;

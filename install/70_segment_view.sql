@@ -171,6 +171,11 @@ CREATE FUNCTION lifecycle._segment_view_query(settings lifecycle.segment_views) 
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   time_type regtype := lifecycle._column_type(settings.orders, settings.time_column);
+  -- Settings the aggregation needs are scalar subqueries (init plans), not
+  -- joins with the settings CTE, so that the aggregation can run in parallel.
+  setting text := format('(SELECT %%s FROM lifecycle.segment_views v WHERE v.view_name = %L)',
+                         settings.view_name);
+  as_of_day text := '(coalesce(v.as_of, (now() AT TIME ZONE v.time_zone)::date) + 1)';
   day_end   text;
   agg_call  text;
   order_rows text;
@@ -178,13 +183,13 @@ BEGIN
   -- Orders count up to the end of the as-of day, in the view's zone.
   CASE time_type
     WHEN 'timestamp with time zone'::regtype THEN
-      day_end := '((s.as_of_day + 1)::timestamp AT TIME ZONE s.time_zone)';
-      agg_call := 'lifecycle.rfm_agg(o.t, o.amount, s.time_zone)';
+      day_end := format(setting, as_of_day || '::timestamp AT TIME ZONE v.time_zone');
+      agg_call := format('lifecycle.rfm_agg(o.t, o.amount, %s)', format(setting, 'v.time_zone'));
     WHEN 'timestamp without time zone'::regtype THEN
-      day_end := '(s.as_of_day + 1)::timestamp';
+      day_end := format(setting, as_of_day || '::timestamp');
       agg_call := 'lifecycle.rfm_agg(o.t, o.amount)';
     WHEN 'date'::regtype THEN
-      day_end := '(s.as_of_day + 1)';
+      day_end := format(setting, as_of_day);
       agg_call := 'lifecycle.rfm_agg(o.t, o.amount)';
     ELSE
       RAISE EXCEPTION 'order time column "%" has type %', settings.time_column, time_type
@@ -194,7 +199,7 @@ BEGIN
 
   order_rows := format(
     'SELECT x.%1$I AS customer, x.%2$I AS t, x.%3$I::numeric AS amount
-       FROM %4$s x, settings s
+       FROM %4$s x
       WHERE x.%1$I IS NOT NULL AND x.%2$I < %5$s',
     settings.customer_column, settings.time_column, settings.amount_column,
     settings.orders, day_end);
@@ -211,7 +216,7 @@ WITH settings AS MATERIALIZED (
 ),
 summaries AS (
   SELECT o.customer, %2$s AS summary
-    FROM (%3$s) o, settings s
+    FROM (%3$s) o
    GROUP BY o.customer
 ),
 base AS MATERIALIZED (

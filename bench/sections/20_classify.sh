@@ -1,0 +1,78 @@
+# Section "classify": the full classification (summary, scores, stage,
+# segment) against the hand-written SQL people use today: GROUP BY, three
+# ntile windows and CASE (PRODUCT.md section 7: <= 0.5x, goal 0.35x).
+#
+# Ours is the query the segment view materializes (the SELECT of
+# lifecycle._segment_view_query for a view over public.orders as of
+# 2025-12-31, default settings), measured the same way as the anchor:
+# SELECT count(q) FROM (...) q.  The refreshes of the view itself (plain,
+# and the scheduler's concurrent refresh with its history) are timed too.
+
+BENCH_SECTIONS+=(classify)
+BENCH_DESCRIPTION[classify]="full classification: segment view query vs GROUP BY + three ntile windows + CASE"
+
+# The hand-written classification: recency from the last order time, F as
+# orders, M as the sum of amounts, stages by the day thresholds, segments by
+# the default rule set written out as CASE.
+classify_anchor_sql() {
+	cat <<'SQL'
+WITH s AS (
+  SELECT customer_id, min(ordered_at) AS first_order, max(ordered_at) AS last_order,
+         count(*) AS orders, sum(amount) AS monetary
+    FROM orders GROUP BY customer_id),
+scored AS (
+  SELECT s.*, ntile(5) OVER (ORDER BY last_order) AS r, ntile(5) OVER (ORDER BY orders) AS f,
+         ntile(5) OVER (ORDER BY monetary) AS m
+    FROM s)
+SELECT customer_id, r, f, m,
+       CASE WHEN date '2025-12-31' - (last_order AT TIME ZONE 'UTC')::date > 270 THEN 'churned'
+            WHEN date '2025-12-31' - (last_order AT TIME ZONE 'UTC')::date > 180 THEN 'dormant'
+            WHEN date '2025-12-31' - (last_order AT TIME ZONE 'UTC')::date > 90 THEN 'at_risk'
+            WHEN orders = 1 THEN 'new' ELSE 'active' END AS stage,
+       CASE WHEN r = 5 AND f = 5 AND m = 5 THEN 'Champions'
+            WHEN r BETWEEN 3 AND 5 AND f BETWEEN 3 AND 5 AND m BETWEEN 2 AND 5 THEN 'Potential Loyalist'
+            WHEN r BETWEEN 2 AND 4 AND f BETWEEN 2 AND 4 AND m BETWEEN 2 AND 4 THEN 'Loyal Customers'
+            WHEN r BETWEEN 3 AND 4 AND f BETWEEN 1 AND 3 AND m BETWEEN 3 AND 5 THEN 'Promising'
+            WHEN r BETWEEN 4 AND 5 AND f BETWEEN 1 AND 3 AND m BETWEEN 1 AND 5 THEN 'New Customers'
+            WHEN r BETWEEN 1 AND 2 AND f BETWEEN 3 AND 4 AND m BETWEEN 4 AND 5 THEN 'Can''t Lose Them'
+            WHEN r BETWEEN 1 AND 2 AND f BETWEEN 2 AND 5 AND m BETWEEN 4 AND 5 THEN 'At Risk'
+            WHEN r BETWEEN 1 AND 3 AND f BETWEEN 3 AND 5 AND m BETWEEN 3 AND 5 THEN 'Need Attention'
+            WHEN r BETWEEN 2 AND 3 AND f BETWEEN 1 AND 3 AND m BETWEEN 1 AND 4 THEN 'About To Sleep'
+            WHEN r = 1 THEN 'Lost' ELSE 'Others' END AS segment
+  FROM scored
+SQL
+}
+
+section_classify() {
+	local common="SET work_mem = '$BENCH_WORK_MEM'"
+	local anchor ours view_query t0 t1
+
+	bench_psql -c "SELECT lifecycle.drop_segment_view(to_regclass('public.bench_segments'))
+	                 WHERE to_regclass('public.bench_segments') IS NOT NULL" >/dev/null
+	t0=$(date +%s%N)
+	bench_psql -c "SELECT lifecycle.create_segment_view('public.bench_segments', 'public.orders',
+	                 'customer_id', 'ordered_at', 'amount', as_of => '2025-12-31')" >/dev/null
+	t1=$(date +%s%N)
+	view_query=$(bench_value "SELECT lifecycle._segment_view_query(v) FROM lifecycle.segment_views v
+	                           WHERE view_name = 'public.bench_segments'")
+	anchor="SELECT count(q) FROM ($(classify_anchor_sql)) q"
+	ours="SELECT count(q) FROM ($view_query) q"
+	echo "anchor: GROUP BY customer_id with min/max/count/sum, three ntile(5) windows, CASE stages and segments"
+	echo "ours:   the segment view's query (lifecycle._segment_view_query), default settings, as of 2025-12-31"
+	echo "plan, anchor: $(bench_plan "$common" "$anchor")"
+	echo "plan, ours:   $(bench_plan "$common" "$ours")"
+	echo
+	bench_table_head
+	bench_time_pair "$common" "$anchor" "$ours"
+	bench_row "time, default parallelism" "${BENCH_TIME_A[0]}" "${BENCH_TIME_B[0]}" ms 0.5 0.35 \
+		"(ranges: anchor ${BENCH_TIME_A[1]}-${BENCH_TIME_A[2]}, ours ${BENCH_TIME_B[1]}-${BENCH_TIME_B[2]})"
+	echo "create_segment_view (build, index, companions, history): $(( (t1 - t0) / 1000000 )) ms"
+	t0=$(date +%s%N)
+	bench_psql -c "REFRESH MATERIALIZED VIEW public.bench_segments" >/dev/null
+	t1=$(date +%s%N)
+	echo "REFRESH MATERIALIZED VIEW (plain): $(( (t1 - t0) / 1000000 )) ms"
+	t0=$(date +%s%N)
+	bench_psql -c "CALL lifecycle.refresh_segment_view('public.bench_segments')" >/dev/null
+	t1=$(date +%s%N)
+	echo "CALL lifecycle.refresh_segment_view (concurrent, with history and transitions): $(( (t1 - t0) / 1000000 )) ms"
+}
