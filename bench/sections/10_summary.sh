@@ -49,13 +49,10 @@ section_summary() {
 
 # One timing comparison row: label, settings, anchor query, our query.
 compare_time() {
-	local label=$1 settings=$2 anchor=$3 ours=$4 a o
-	bench_time "$settings" "$anchor"
-	a=("${BENCH_TIME[@]}")
-	bench_time "$settings" "$ours"
-	o=("${BENCH_TIME[@]}")
-	bench_row "$label" "${a[0]}" "${o[0]}" ms 1.0 0.7 \
-		"(ranges: anchor ${a[1]}-${a[2]}, ours ${o[1]}-${o[2]})"
+	local label=$1 settings=$2 anchor=$3 ours=$4
+	bench_time_pair "$settings" "$anchor" "$ours"
+	bench_row "$label" "${BENCH_TIME_A[0]}" "${BENCH_TIME_B[0]}" ms 1.0 0.7 \
+		"(ranges: anchor ${BENCH_TIME_A[1]}-${BENCH_TIME_A[2]}, ours ${BENCH_TIME_B[1]}-${BENCH_TIME_B[2]})"
 }
 
 # The inner query of "SELECT count(q) FROM (inner) q".
