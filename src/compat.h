@@ -7,7 +7,10 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "utils/fmgrprotos.h"
+#include "utils/numeric.h"
 
 #if PG_VERSION_NUM < 170000
 /* PostgreSQL 17's reader over bytes we do not own. */
@@ -18,6 +21,36 @@ initReadOnlyStringInfo(StringInfo str, char *data, int len)
 	str->len = len;
 	str->maxlen = 0;
 	str->cursor = 0;
+}
+#endif
+
+#if PG_VERSION_NUM < 140000
+/*
+ * PostgreSQL 14's val1 / 10^log10val2 as a numeric with display scale
+ * log10val2 (>= 0), here through the numeric's text form.
+ */
+static inline Numeric
+int64_div_fast_to_numeric(int64 val1, int log10val2)
+{
+	char		digits[MAXINT8LEN + 24];
+	char		text[MAXINT8LEN + 28];
+	uint64		magnitude = val1 < 0 ? -(uint64) val1 : (uint64) val1;
+	int			len = snprintf(digits, sizeof(digits), UINT64_FORMAT, magnitude);
+
+	if (log10val2 >= len)
+	{
+		/* leading zeros, so that a digit stays before the point */
+		int			pad = log10val2 - len + 1;
+
+		memmove(digits + pad, digits, len + 1);
+		memset(digits, '0', pad);
+		len += pad;
+	}
+	snprintf(text, sizeof(text), "%s%.*s%s%s", val1 < 0 ? "-" : "",
+			 len - log10val2, digits, log10val2 > 0 ? "." : "", digits + len - log10val2);
+	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(text),
+											   ObjectIdGetDatum(InvalidOid),
+											   Int32GetDatum(-1)));
 }
 #endif
 

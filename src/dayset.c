@@ -5,7 +5,9 @@
  * Counting distinct purchase days from orders that arrive in any order, and
  * merging partial sets from parallel workers, needs the set itself; a bitmap
  * over the span between the first and last day costs one bit a day (about
- * 140 bytes for three years) however many orders there are.
+ * 140 bytes for three years) however many orders there are.  The bitmap is
+ * stored inline in its owner's allocation (the aggregate state), which
+ * grows it: one allocation per customer, and no pointer to chase per row.
  */
 #include "postgres.h"
 
@@ -24,71 +26,86 @@ word_base(DateADT day)
 	return (DateADT) (day - (DateADT) (((int64) day % 64 + 64) % 64));
 }
 
-/*
- * Make the set cover [lo, hi] (both multiples of 64, hi exclusive of the
- * last word's start + 64), keeping its days.
- */
-static void
-dayset_cover(DaySet *set, DateADT lo, DateADT hi_word_base, MemoryContext mcxt)
+/* The word-aligned base of the last word of a non-empty set. */
+static inline DateADT
+last_word_base(const DaySet *set)
 {
-	int32		nwords = (int32) (((int64) hi_word_base - lo) / 64 + 1);
-	uint64	   *words = MemoryContextAllocZero(mcxt, sizeof(uint64) * nwords);
+	return (DateADT) (set->base + (int64) (set->nwords - 1) * 64);
+}
+
+/*
+ * The number of words the set needs to cover its own days and the span
+ * [first, last] too.
+ */
+int32
+dayset_words_with(const DaySet *set, DateADT first, DateADT last)
+{
+	DateADT		lo = word_base(first),
+				hi = word_base(last);
 
 	if (set->nwords > 0)
 	{
-		memcpy(words + ((int64) set->base - lo) / 64, set->words,
-			   sizeof(uint64) * set->nwords);
-		pfree(set->words);
+		lo = Min(lo, set->base);
+		hi = Max(hi, last_word_base(set));
 	}
-	set->base = lo;
-	set->nwords = nwords;
-	set->words = words;
+	return (int32) (((int64) hi - lo) / 64 + 1);
 }
 
-/* Add a day; returns true if it was not in the set before. */
-bool
-dayset_add(DaySet *set, DateADT day, MemoryContext mcxt)
+/*
+ * Make the set cover [first, last] as well as its days, keeping them.  Its
+ * owner must have made room for dayset_words_with(set, first, last) words.
+ */
+void
+dayset_widen(DaySet *set, DateADT first, DateADT last)
 {
-	DateADT		wb = word_base(day);
-	int64		offset;
-	uint64		bit;
+	int32		nwords = dayset_words_with(set, first, last);
+	DateADT		lo = word_base(first);
+	int32		shift;
 
 	if (set->nwords == 0)
-		dayset_cover(set, wb, wb, mcxt);
-	else if (wb < set->base)
-		dayset_cover(set, wb, set->base + (set->nwords - 1) * 64, mcxt);
-	else if (wb > set->base + (set->nwords - 1) * 64)
-		dayset_cover(set, set->base, wb, mcxt);
+	{
+		memset(set->words, 0, sizeof(uint64) * nwords);
+		set->base = lo;
+		set->nwords = nwords;
+		return;
+	}
+	lo = Min(lo, set->base);
+	shift = (int32) (((int64) set->base - lo) / 64);
+	if (shift > 0)
+		memmove(set->words + shift, set->words, sizeof(uint64) * set->nwords);
+	memset(set->words, 0, sizeof(uint64) * shift);
+	memset(set->words + shift + set->nwords, 0,
+		   sizeof(uint64) * (nwords - shift - set->nwords));
+	set->base = lo;
+	set->nwords = nwords;
+}
 
-	offset = (int64) day - set->base;
-	bit = UINT64CONST(1) << (offset % 64);
+/*
+ * Add a day the set already covers (see dayset_covers); returns true if it
+ * was not in the set before.
+ */
+bool
+dayset_add(DaySet *set, DateADT day)
+{
+	int64		offset = (int64) day - set->base;
+	uint64		bit = UINT64CONST(1) << (offset % 64);
+
+	Assert(dayset_covers(set, day));
 	if (set->words[offset / 64] & bit)
 		return false;
 	set->words[offset / 64] |= bit;
 	return true;
 }
 
-/* Add every day of one set to another. */
+/* Add every day of one set to another, which must already cover them. */
 void
-dayset_union(DaySet *into, const DaySet *from, MemoryContext mcxt)
+dayset_union(DaySet *into, const DaySet *from)
 {
-	DateADT		lo,
-				hi;
 	int64		shift;
 
 	if (from->nwords == 0)
 		return;
-	lo = from->base;
-	hi = from->base + (from->nwords - 1) * 64;
-	if (into->nwords > 0)
-	{
-		lo = Min(lo, into->base);
-		hi = Max(hi, into->base + (into->nwords - 1) * 64);
-	}
-	if (into->nwords == 0 || lo != into->base ||
-		hi != into->base + (into->nwords - 1) * 64)
-		dayset_cover(into, lo, hi, mcxt);
-
+	Assert(dayset_covers(into, from->base) && dayset_covers(into, last_word_base(from)));
 	shift = ((int64) from->base - into->base) / 64;
 	for (int32 i = 0; i < from->nwords; i++)
 		into->words[shift + i] |= from->words[i];
@@ -161,29 +178,46 @@ dayset_send(StringInfo buf, const DaySet *set)
 		pq_sendint64(buf, set->words[i]);
 }
 
+/* Reject a serialized set that cannot be ours. */
+static inline void
+check_set(bool ok)
+{
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid purchase-day set in serialized rfm_agg state")));
+}
+
 /*
- * Read a set written by dayset_send, checking that it is well formed: a
- * damaged or foreign state must fail cleanly, never index out of bounds.
+ * The number of words of the set dayset_send wrote at the buffer's cursor,
+ * checked, without consuming it: its reader must make room for them first.
+ */
+int32
+dayset_receive_words(StringInfo buf)
+{
+	int			cursor = buf->cursor;
+	DateADT		base = pq_getmsgint(buf, 4);
+	int32		nwords = pq_getmsgint(buf, 4);
+
+	check_set(nwords >= 0 && nwords <= DAYSET_MAX_WORDS && base % 64 == 0 &&
+			  (int64) nwords * 8 <= buf->len - buf->cursor);
+	buf->cursor = cursor;
+	return nwords;
+}
+
+/*
+ * Read a set written by dayset_send into a set with room for
+ * dayset_receive_words() words, checking that it is well formed: a damaged
+ * or foreign state must fail cleanly, never index out of bounds.
  */
 void
-dayset_receive(StringInfo buf, DaySet *set, MemoryContext mcxt)
+dayset_receive(StringInfo buf, DaySet *set)
 {
+	(void) dayset_receive_words(buf);
 	set->base = pq_getmsgint(buf, 4);
 	set->nwords = pq_getmsgint(buf, 4);
-	set->words = NULL;
-	if (set->nwords < 0 || set->nwords > DAYSET_MAX_WORDS ||
-		set->base % 64 != 0 ||
-		(int64) set->nwords * 8 > buf->len - buf->cursor)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid purchase-day set in serialized rfm_agg state")));
-	if (set->nwords == 0)
-		return;
-	set->words = MemoryContextAlloc(mcxt, sizeof(uint64) * set->nwords);
 	for (int32 i = 0; i < set->nwords; i++)
 		set->words[i] = pq_getmsgint64(buf);
-	if (set->words[0] == 0 || set->words[set->nwords - 1] == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid purchase-day set in serialized rfm_agg state")));
+	check_set(set->nwords == 0 ||
+			  (set->words[0] != 0 && set->words[set->nwords - 1] != 0));
 }

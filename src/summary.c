@@ -10,6 +10,13 @@
  * A row with amount >= 0 (or NULL) is a purchase: it counts as an order and
  * its day is a purchase day.  A negative amount is a refund: it lowers net
  * monetary and counts as a refund, but is not activity.
+ *
+ * The state is one allocation: counts, exact money totals (money.c) and the
+ * purchase-day bitmap (dayset.c) inline behind them.  A hash aggregate over
+ * a million customers touches one state per row, so every extra pointer
+ * would be a cache miss per row; the state grows (and may move) when the
+ * customer's span of days does, which is why the support functions return
+ * the state they were given or its new place.
  */
 #include "postgres.h"
 
@@ -20,13 +27,13 @@
 #include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
-#include "utils/fmgrprotos.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
 #include "compat.h"
 #include "days.h"
 #include "dayset.h"
+#include "money.h"
 #include "summary.h"
 
 PG_MODULE_MAGIC;
@@ -34,14 +41,18 @@ PG_MODULE_MAGIC;
 /* Version of the serialized state; bump on any change of layout. */
 #define RFM_STATE_FORMAT	1
 
+/*
+ * The fields a purchase row touches come last, next to the day set that
+ * follows: most rows then touch one or two cache lines.
+ */
 typedef struct RfmAggState
 {
-	int64		orders;			/* purchase rows */
 	int64		refunds;		/* refund rows */
-	DaySet		days;			/* purchase days */
-	void	   *gross;			/* PostgreSQL's own numeric sum state, or NULL */
-	Numeric		refunded;		/* total refunded, positive; NULL if none */
-	Numeric		first_day_spend;	/* known spend on the first day, or NULL */
+	MoneySum	refunded;		/* total refunded, positive */
+	MoneySum	first_day_spend;	/* value of the purchases on the first day */
+	MoneySum	gross;			/* value of the purchases */
+	int64		orders;			/* purchase rows */
+	/* the purchase-day set follows, at state_days() */
 } RfmAggState;
 
 /* Cached per call site: the zone of the last zone argument seen. */
@@ -62,11 +73,42 @@ agg_context(FunctionCallInfo fcinfo)
 	return mcxt;
 }
 
-/* A fresh, empty state in the aggregate context. */
-static RfmAggState *
-state_create(MemoryContext mcxt)
+/* The state's purchase-day set, stored right behind its fixed fields. */
+static inline DaySet *
+state_days(RfmAggState *state)
 {
-	return MemoryContextAllocZero(mcxt, sizeof(RfmAggState));
+	return (DaySet *) ((char *) state + MAXALIGN(sizeof(RfmAggState)));
+}
+
+/* Bytes of a state whose day set has room for nwords words. */
+static inline Size
+state_size(int32 nwords)
+{
+	return MAXALIGN(sizeof(RfmAggState)) + DAYSET_SIZE(nwords);
+}
+
+/* A fresh, empty state in mcxt, with room for nwords day words. */
+static RfmAggState *
+state_create(MemoryContext mcxt, int32 nwords)
+{
+	return MemoryContextAllocZero(mcxt, state_size(nwords));
+}
+
+/*
+ * Make the state's day set cover [first, last]: returns the state, moved if
+ * it had to grow (it stays in its memory context).
+ */
+static RfmAggState *
+state_cover_days(RfmAggState *state, DateADT first, DateADT last)
+{
+	int32		nwords = dayset_words_with(state_days(state), first, last);
+
+	if (nwords > state_days(state)->nwords)
+	{
+		state = repalloc(state, state_size(nwords));
+		dayset_widen(state_days(state), first, last);
+	}
+	return state;
 }
 
 /* a + b, erroring rather than wrapping. */
@@ -82,142 +124,43 @@ add_count(int64 a, int64 b)
 	return sum;
 }
 
-/* Reject amounts that have no place in a revenue total. */
-static inline void
-check_amount(Numeric amount)
-{
-	if (numeric_is_nan(amount))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("order amount must not be NaN"),
-				 errdetail("A NaN amount would make every revenue figure NaN."),
-				 errhint("Set unknown amounts to NULL: the order still counts, its value does not.")));
-#if PG_VERSION_NUM >= 140000
-	if (numeric_is_inf(amount))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("order amount must be finite"),
-				 errdetail("An infinite amount would make every revenue figure infinite."),
-				 errhint("Set unknown amounts to NULL: the order still counts, its value does not.")));
-#endif
-}
-
-/* True if the amount is below zero, i.e. a refund. */
-static inline bool
-is_refund(Numeric amount)
-{
-	static Numeric zero = NULL;
-
-	if (zero == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-		zero = int64_to_numeric(0);
-		MemoryContextSwitchTo(old);
-	}
-	return DatumGetBool(DirectFunctionCall2(numeric_lt, NumericGetDatum(amount),
-											NumericGetDatum(zero)));
-}
-
-/* *total (+ or -) value, as a new copy in mcxt; a NULL total counts as 0. */
-static void
-numeric_accumulate(Numeric *total, Numeric value, bool subtract, MemoryContext mcxt)
-{
-	MemoryContext old = MemoryContextSwitchTo(mcxt);
-	Numeric		result;
-
-	if (*total == NULL)
-		result = subtract ? DatumGetNumeric(DirectFunctionCall1(numeric_uminus, NumericGetDatum(value)))
-			: DatumGetNumericCopy(NumericGetDatum(value));
-	else
-	{
-		result = subtract ? numeric_sub_opt_error(*total, value, NULL)
-			: numeric_add_opt_error(*total, value, NULL);
-		pfree(*total);
-	}
-	*total = result;
-	MemoryContextSwitchTo(old);
-}
-
 /*
- * Add a value to the fast gross-revenue sum, PostgreSQL's own sum(numeric)
- * transition state (the same accumulator the built-in aggregate uses).
+ * Fold one order row (its day, and its amount unless NULL) into the state;
+ * returns the state, which may have moved.
  */
-static void
-gross_accumulate(RfmAggState *state, Numeric value, FunctionCallInfo fcinfo)
+static RfmAggState *
+state_add(RfmAggState *state, DateADT day, const Amount *amount, MemoryContext mcxt)
 {
-	LOCAL_FCINFO(call, 2);
+	DaySet	   *days;
+	int			against_first;
 
-	InitFunctionCallInfoData(*call, NULL, 2, InvalidOid, fcinfo->context, NULL);
-	call->args[0].value = PointerGetDatum(state->gross);
-	call->args[0].isnull = state->gross == NULL;
-	call->args[1].value = NumericGetDatum(value);
-	call->args[1].isnull = false;
-	state->gross = DatumGetPointer(numeric_avg_accum(call));
-}
-
-/* The gross sum as a numeric; 0 when nothing was added. */
-static Numeric
-gross_total(RfmAggState *state, FunctionCallInfo fcinfo)
-{
-	LOCAL_FCINFO(call, 1);
-	Datum		sum;
-
-	if (state->gross == NULL)
-		return int64_to_numeric(0);
-	InitFunctionCallInfoData(*call, NULL, 1, InvalidOid, fcinfo->context, NULL);
-	call->args[0].value = PointerGetDatum(state->gross);
-	call->args[0].isnull = false;
-	sum = numeric_sum(call);
-	return call->isnull ? int64_to_numeric(0) : DatumGetNumeric(sum);
-}
-
-/* Merge another gross sum into the state's. */
-static void
-gross_combine(RfmAggState *state, void *other, FunctionCallInfo fcinfo)
-{
-	LOCAL_FCINFO(call, 2);
-
-	if (other == NULL)
-		return;
-	InitFunctionCallInfoData(*call, NULL, 2, InvalidOid, fcinfo->context, NULL);
-	call->args[0].value = PointerGetDatum(state->gross);
-	call->args[0].isnull = state->gross == NULL;
-	call->args[1].value = PointerGetDatum(other);
-	call->args[1].isnull = false;
-	state->gross = DatumGetPointer(numeric_avg_combine(call));
-}
-
-/* Fold one order row (its day and amount, NULL if unknown) into the state. */
-static void
-state_add(RfmAggState *state, DateADT day, Numeric amount,
-		  FunctionCallInfo fcinfo, MemoryContext mcxt)
-{
-	if (amount != NULL)
+	if (amount != NULL && amount->negative)
 	{
-		check_amount(amount);
-		if (is_refund(amount))
-		{
-			state->refunds = add_count(state->refunds, 1);
-			numeric_accumulate(&state->refunded, amount, true, mcxt);
-			return;
-		}
+		Amount		refunded = *amount;
+
+		state->refunds = add_count(state->refunds, 1);
+		amount_negate(&refunded);
+		money_add(&state->refunded, &refunded, mcxt);
+		return state;
 	}
 
 	state->orders = add_count(state->orders, 1);
-	if (state->days.nwords == 0 || day < dayset_first(&state->days))
+	days = state_days(state);
+	against_first = dayset_cmp_first(days, day);
+	if (against_first < 0)
+		money_reset(&state->first_day_spend);	/* a new first day: its spend starts over */
+	if (!dayset_covers(days, day))
 	{
-		/* a new first purchase day: its spend starts over */
-		if (state->first_day_spend != NULL)
-			pfree(state->first_day_spend);
-		state->first_day_spend = NULL;
+		state = state_cover_days(state, day, day);
+		days = state_days(state);
 	}
-	dayset_add(&state->days, day, mcxt);
+	dayset_add(days, day);
 	if (amount == NULL)
-		return;
-	if (day == dayset_first(&state->days))
-		numeric_accumulate(&state->first_day_spend, amount, false, mcxt);
-	gross_accumulate(state, amount, fcinfo);
+		return state;
+	if (against_first <= 0)
+		money_add(&state->first_day_spend, amount, mcxt);
+	money_add(&state->gross, amount, mcxt);
+	return state;
 }
 
 /*
@@ -229,6 +172,7 @@ transition(FunctionCallInfo fcinfo, DateADT day, bool time_isnull)
 {
 	MemoryContext mcxt = agg_context(fcinfo);
 	RfmAggState *state = PG_ARGISNULL(0) ? NULL : (RfmAggState *) PG_GETARG_POINTER(0);
+	Amount		amount;
 
 	if (time_isnull)
 	{
@@ -236,10 +180,11 @@ transition(FunctionCallInfo fcinfo, DateADT day, bool time_isnull)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(state);
 	}
+	if (!PG_ARGISNULL(2))
+		amount_read(PG_GETARG_DATUM(2), &amount);
 	if (state == NULL)
-		state = state_create(mcxt);
-	state_add(state, day, PG_ARGISNULL(2) ? NULL : PG_GETARG_NUMERIC(2), fcinfo, mcxt);
-	PG_RETURN_POINTER(state);
+		state = state_create(mcxt, 0);
+	PG_RETURN_POINTER(state_add(state, day, PG_ARGISNULL(2) ? NULL : &amount, mcxt));
 }
 
 PG_FUNCTION_INFO_V1(rfm_agg_trans_date);
@@ -312,33 +257,34 @@ rfm_agg_trans_timestamptz_zone(PG_FUNCTION_ARGS)
 					  isnull);
 }
 
-/* Merge state "from" into state "into" (both in the aggregate context). */
-static void
-state_merge(RfmAggState *into, RfmAggState *from, FunctionCallInfo fcinfo,
-			MemoryContext mcxt)
+/*
+ * Merge state "from" into state "into" (both in the aggregate context);
+ * returns "into", which may have moved.
+ */
+static RfmAggState *
+state_merge(RfmAggState *into, RfmAggState *from, MemoryContext mcxt)
 {
-	if (from->days.nwords > 0)
-	{
-		bool		from_starts_earlier = into->days.nwords == 0 ||
-			dayset_first(&from->days) < dayset_first(&into->days);
+	DaySet	   *from_days = state_days(from);
 
-		if (from_starts_earlier || dayset_first(&from->days) == dayset_first(&into->days))
-		{
-			if (from_starts_earlier && into->first_day_spend != NULL)
-			{
-				pfree(into->first_day_spend);
-				into->first_day_spend = NULL;
-			}
-			if (from->first_day_spend != NULL)
-				numeric_accumulate(&into->first_day_spend, from->first_day_spend, false, mcxt);
-		}
-		dayset_union(&into->days, &from->days, mcxt);
+	if (from_days->nwords > 0)
+	{
+		DaySet	   *into_days = state_days(into);
+		DateADT		from_first = dayset_first(from_days);
+		bool		from_starts_earlier = into_days->nwords == 0 ||
+			from_first < dayset_first(into_days);
+
+		if (from_starts_earlier)
+			money_reset(&into->first_day_spend);
+		if (from_starts_earlier || from_first == dayset_first(into_days))
+			money_add_sum(&into->first_day_spend, &from->first_day_spend, mcxt);
+		into = state_cover_days(into, from_first, dayset_last(from_days));
+		dayset_union(state_days(into), from_days);
 	}
 	into->orders = add_count(into->orders, from->orders);
 	into->refunds = add_count(into->refunds, from->refunds);
-	if (from->refunded != NULL)
-		numeric_accumulate(&into->refunded, from->refunded, false, mcxt);
-	gross_combine(into, from->gross, fcinfo);
+	money_add_sum(&into->refunded, &from->refunded, mcxt);
+	money_add_sum(&into->gross, &from->gross, mcxt);
+	return into;
 }
 
 PG_FUNCTION_INFO_V1(rfm_agg_combine);
@@ -360,48 +306,8 @@ rfm_agg_combine(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(into);
 	}
 	if (into == NULL)
-		into = state_create(mcxt);
-	state_merge(into, (RfmAggState *) PG_GETARG_POINTER(1), fcinfo, mcxt);
-	PG_RETURN_POINTER(into);
-}
-
-/* Append an optional numeric: a presence byte, then its binary form. */
-static void
-send_numeric(StringInfo buf, Numeric value)
-{
-	bytea	   *bytes;
-
-	pq_sendbyte(buf, value != NULL);
-	if (value == NULL)
-		return;
-	bytes = DatumGetByteaPP(DirectFunctionCall1(numeric_send, NumericGetDatum(value)));
-	pq_sendint32(buf, VARSIZE_ANY_EXHDR(bytes));
-	pq_sendbytes(buf, VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
-}
-
-/* Read an optional numeric written by send_numeric, copied into mcxt. */
-static Numeric
-receive_numeric(StringInfo buf, MemoryContext mcxt)
-{
-	StringInfoData part;
-	int			len;
-	Numeric		value;
-	MemoryContext old;
-
-	if (pq_getmsgbyte(buf) == 0)
-		return NULL;
-	len = pq_getmsgint(buf, 4);
-	if (len < 0 || len > buf->len - buf->cursor)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid numeric in serialized rfm_agg state")));
-	initReadOnlyStringInfo(&part, (char *) pq_getmsgbytes(buf, len), len);
-	old = MemoryContextSwitchTo(mcxt);
-	value = DatumGetNumeric(DirectFunctionCall3(numeric_recv, PointerGetDatum(&part),
-												ObjectIdGetDatum(InvalidOid),
-												Int32GetDatum(-1)));
-	MemoryContextSwitchTo(old);
-	return value;
+		into = state_create(mcxt, 0);
+	PG_RETURN_POINTER(state_merge(into, (RfmAggState *) PG_GETARG_POINTER(1), mcxt));
 }
 
 PG_FUNCTION_INFO_V1(rfm_agg_serialize);
@@ -420,10 +326,10 @@ rfm_agg_serialize(PG_FUNCTION_ARGS)
 	pq_sendbyte(&buf, RFM_STATE_FORMAT);
 	pq_sendint64(&buf, state->orders);
 	pq_sendint64(&buf, state->refunds);
-	dayset_send(&buf, &state->days);
-	send_numeric(&buf, state->gross == NULL ? NULL : gross_total(state, fcinfo));
-	send_numeric(&buf, state->refunded);
-	send_numeric(&buf, state->first_day_spend);
+	money_send(&buf, &state->gross);
+	money_send(&buf, &state->refunded);
+	money_send(&buf, &state->first_day_spend);
+	dayset_send(&buf, state_days(state));
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -439,38 +345,45 @@ check_state(bool ok)
 }
 
 PG_FUNCTION_INFO_V1(rfm_agg_deserialize);
-/* Rebuild a state from rfm_agg_serialize's bytes, validating every field. */
+/*
+ * Rebuild a state from rfm_agg_serialize's bytes, validating every field.
+ * The state lives in the current (per-input-row) memory context, as the
+ * built-in deserialize functions' do: it is only read by the combine
+ * function, which copies what it keeps into the aggregate context.
+ */
 Datum
 rfm_agg_deserialize(PG_FUNCTION_ARGS)
 {
-	MemoryContext mcxt = agg_context(fcinfo);
+	MemoryContext mcxt = CurrentMemoryContext;
 	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
-	RfmAggState *state = state_create(mcxt);
 	StringInfoData buf;
-	Numeric		gross;
+	int64		orders,
+				refunds;
+	MoneySum	gross,
+				refunded,
+				first_day_spend;
+	RfmAggState *state;
 
+	agg_context(fcinfo);
 	initReadOnlyStringInfo(&buf, VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
-	check_state(buf.len >= 1 + 8 + 8 + 8);
+	check_state(buf.len >= 1 + 8 + 8);
 	check_state(pq_getmsgbyte(&buf) == RFM_STATE_FORMAT);
-	state->orders = pq_getmsgint64(&buf);
-	state->refunds = pq_getmsgint64(&buf);
-	check_state(state->orders >= 0 && state->refunds >= 0);
-	dayset_receive(&buf, &state->days, mcxt);
-	check_state((state->orders > 0) == (state->days.nwords > 0));
-	gross = receive_numeric(&buf, mcxt);
-	if (gross != NULL)
-		gross_accumulate(state, gross, fcinfo);
-	state->refunded = receive_numeric(&buf, mcxt);
-	state->first_day_spend = receive_numeric(&buf, mcxt);
+	orders = pq_getmsgint64(&buf);
+	refunds = pq_getmsgint64(&buf);
+	check_state(orders >= 0 && refunds >= 0);
+	money_receive(&buf, &gross, mcxt);
+	money_receive(&buf, &refunded, mcxt);
+	money_receive(&buf, &first_day_spend, mcxt);
+	state = state_create(mcxt, dayset_receive_words(&buf));
+	state->orders = orders;
+	state->refunds = refunds;
+	state->gross = gross;
+	state->refunded = refunded;
+	state->first_day_spend = first_day_spend;
+	dayset_receive(&buf, state_days(state));
+	check_state((orders > 0) == (state_days(state)->nwords > 0));
 	check_state(buf.cursor == buf.len);
 	PG_RETURN_POINTER(state);
-}
-
-/* The numeric, or 0 when it is NULL (nothing known was added). */
-static inline Datum
-numeric_or_zero(Numeric value)
-{
-	return NumericGetDatum(value != NULL ? value : int64_to_numeric(0));
 }
 
 PG_FUNCTION_INFO_V1(rfm_agg_final);
@@ -482,11 +395,11 @@ Datum
 rfm_agg_final(PG_FUNCTION_ARGS)
 {
 	RfmAggState *state;
+	DaySet	   *days;
+	Numeric		gross;
 	TupleDesc	desc = fcinfo->flinfo->fn_extra;
 	Datum		values[RFM_NATTS];
 	bool		nulls[RFM_NATTS] = {0};
-	Numeric		gross,
-				refunded;
 	DateADT		last,
 				previous;
 
@@ -508,14 +421,13 @@ rfm_agg_final(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 	}
 
-	gross = gross_total(state, fcinfo);
-	refunded = state->refunded != NULL ? state->refunded : int64_to_numeric(0);
+	days = state_days(state);
 	if (state->orders > 0)
 	{
-		last = dayset_last(&state->days);
-		values[RFM_FIRST_PURCHASE - 1] = DateADTGetDatum(dayset_first(&state->days));
+		last = dayset_last(days);
+		values[RFM_FIRST_PURCHASE - 1] = DateADTGetDatum(dayset_first(days));
 		values[RFM_LAST_PURCHASE - 1] = DateADTGetDatum(last);
-		nulls[RFM_PREVIOUS_PURCHASE - 1] = !dayset_previous(&state->days, last, &previous);
+		nulls[RFM_PREVIOUS_PURCHASE - 1] = !dayset_previous(days, last, &previous);
 		values[RFM_PREVIOUS_PURCHASE - 1] = DateADTGetDatum(previous);
 	}
 	else
@@ -525,12 +437,15 @@ rfm_agg_final(PG_FUNCTION_ARGS)
 		nulls[RFM_PREVIOUS_PURCHASE - 1] = true;
 	}
 	values[RFM_ORDERS - 1] = Int64GetDatum(state->orders);
-	values[RFM_PURCHASE_DAYS - 1] = Int32GetDatum(dayset_count(&state->days));
-	values[RFM_MONETARY - 1] = NumericGetDatum(numeric_sub_opt_error(gross, refunded, NULL));
+	values[RFM_PURCHASE_DAYS - 1] = Int32GetDatum(dayset_count(days));
+	gross = money_total(&state->gross);
+	/* no refund rows: nothing refunded, monetary is gross */
+	values[RFM_MONETARY - 1] = NumericGetDatum(state->refunds == 0 ? gross :
+											   money_difference(&state->gross, &state->refunded));
 	values[RFM_GROSS - 1] = NumericGetDatum(gross);
 	values[RFM_REFUNDS - 1] = Int64GetDatum(state->refunds);
-	values[RFM_REFUNDED - 1] = NumericGetDatum(refunded);
-	values[RFM_FIRST_DAY_SPEND - 1] = numeric_or_zero(state->first_day_spend);
+	values[RFM_REFUNDED - 1] = NumericGetDatum(money_total(&state->refunded));
+	values[RFM_FIRST_DAY_SPEND - 1] = NumericGetDatum(money_total(&state->first_day_spend));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 

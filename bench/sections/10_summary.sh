@@ -1,0 +1,62 @@
+# Section "summary": the per-customer summary against built-in aggregates
+# (PRODUCT.md section 7: time <= 1.0x, goal 0.7x; memory <= 1.2x, goal 1.0x).
+#
+# Both queries are wrapped as SELECT count(q) FROM (...) q: the whole-row
+# reference keeps every output column (the planner would otherwise drop the
+# unused aggregates of the anchor), so every aggregate and rfm_agg's final
+# function run for every customer, while only one row reaches the client.
+
+BENCH_SECTIONS+=(summary)
+BENCH_DESCRIPTION[summary]="per-customer summary: rfm_agg vs min/max/count/sum, GROUP BY customer_id"
+
+section_summary() {
+	local anchor="SELECT count(q) FROM (SELECT customer_id, min(ordered_at), max(ordered_at), count(*), sum(amount) FROM orders GROUP BY customer_id) q"
+	local ours="SELECT count(q) FROM (SELECT customer_id, lifecycle.rfm_agg(ordered_at, amount) FROM orders GROUP BY customer_id) q"
+	local common="SET work_mem = '$BENCH_WORK_MEM'"
+	local serial="$common; SET max_parallel_workers_per_gather = 0"
+	local a o
+
+	echo "anchor: $(inner "$anchor")"
+	echo "ours:   $(inner "$ours")"
+	echo "        (both as SELECT count(q) FROM (...) q; work_mem = $BENCH_WORK_MEM for both, so no hash table spills)"
+	echo "customers: anchor $(bench_value "$anchor"), ours $(bench_value "$ours")"
+	echo "plan, default parallelism: anchor $(bench_plan "$common" "$anchor")"
+	echo "                           ours   $(bench_plan "$common" "$ours")"
+	echo "plan, serial:              anchor $(bench_plan "$serial" "$anchor")"
+	echo "                           ours   $(bench_plan "$serial" "$ours")"
+	echo
+
+	bench_table_head
+	compare_time "time, default parallelism" "$common" "$anchor" "$ours"
+	compare_time "time, serial (0 workers)" "$serial" "$anchor" "$ours"
+
+	# memory: serial, one fresh backend per measurement
+	bench_memory "$serial" "$anchor"
+	a=("${BENCH_MEMORY[@]}")
+	bench_memory "$serial" "$ours"
+	o=("${BENCH_MEMORY[@]}")
+	bench_row "memory, HashAggregate peak" "${a[0]}" "${o[0]}" kB 1.2 1.0 \
+		"(batches ${a[2]}/${o[2]}, disk ${a[1]}/${o[1]} kB)"
+	if [ "${a[4]}" != - ] && [ "${o[4]}" != - ]; then
+		bench_row "memory, backend VmHWM" "${a[4]}" "${o[4]}" kB - - \
+			"(includes shared buffers mapped: ${a[5]}/${o[5]} kB)"
+		bench_row "memory, backend private peak" "$((a[4] - a[5]))" "$((o[4] - o[5]))" kB 1.2 1.0 \
+			"(VmHWM - RssShmem; RSS at start ${a[3]}/${o[3]} kB)"
+	else
+		echo "memory, backend VmHWM: not readable (needs Linux and a superuser)"
+	fi
+}
+
+# One timing comparison row: label, settings, anchor query, our query.
+compare_time() {
+	local label=$1 settings=$2 anchor=$3 ours=$4
+	bench_time_pair "$settings" "$anchor" "$ours"
+	bench_row "$label" "${BENCH_TIME_A[0]}" "${BENCH_TIME_B[0]}" ms 1.0 0.7 \
+		"(ranges: anchor ${BENCH_TIME_A[1]}-${BENCH_TIME_A[2]}, ours ${BENCH_TIME_B[1]}-${BENCH_TIME_B[2]})"
+}
+
+# The inner query of "SELECT count(q) FROM (inner) q".
+inner() {
+	local q=${1#SELECT count(q) FROM (}
+	echo "${q%) q}"
+}
