@@ -148,9 +148,7 @@ rfm_btyd(PG_FUNCTION_ARGS)
 	rfm_read_days_as_of(summary, as_of, &days);
 	if (days.purchase_days == 0)
 		PG_RETURN_NULL();
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "rfm_btyd must return a composite type");
-	desc = BlessTupleDesc(desc);
+	desc = result_desc(fcinfo);
 
 	values[0] = Int32GetDatum(days.purchase_days - 1);
 	values[1] = Float8GetDatum((days.last_purchase - days.first_purchase) / unit);

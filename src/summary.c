@@ -29,6 +29,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/typcache.h"
 
 #include "compat.h"
 #include "days.h"
@@ -397,7 +398,7 @@ rfm_agg_final(PG_FUNCTION_ARGS)
 	RfmAggState *state;
 	DaySet	   *days;
 	Numeric		gross;
-	TupleDesc	desc = fcinfo->flinfo->fn_extra;
+	TupleDesc	desc;
 	Datum		values[RFM_NATTS];
 	bool		nulls[RFM_NATTS] = {0};
 	DateADT		last,
@@ -410,17 +411,7 @@ rfm_agg_final(PG_FUNCTION_ARGS)
 	if (state->orders == 0 && state->refunds == 0)
 		PG_RETURN_NULL();
 
-	if (desc == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-
-		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-			elog(ERROR, "rfm_agg_final must return a composite type");
-		desc = BlessTupleDesc(CreateTupleDescCopy(desc));
-		fcinfo->flinfo->fn_extra = desc;
-		MemoryContextSwitchTo(old);
-	}
-
+	desc = result_desc(fcinfo);
 	days = state_days(state);
 	if (state->orders > 0)
 	{
@@ -449,18 +440,61 @@ rfm_agg_final(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
-/* Read the day facts of a lifecycle.rfm composite. */
+/*
+ * The blessed descriptor of a function's composite result, looked up once
+ * per call site and kept in fn_extra: these functions run once per customer.
+ * The function must not use fn_extra for anything else.
+ */
+TupleDesc
+result_desc(FunctionCallInfo fcinfo)
+{
+	TupleDesc	desc = fcinfo->flinfo->fn_extra;
+
+	if (desc == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "function returning a record called in a context that cannot accept one");
+		desc = BlessTupleDesc(CreateTupleDescCopy(desc));
+		fcinfo->flinfo->fn_extra = desc;
+		MemoryContextSwitchTo(old);
+	}
+	return desc;
+}
+
+/*
+ * The fields of a lifecycle.rfm composite, deformed in one pass (the row
+ * type is looked up once, not once a field as GetAttributeByNum would).
+ */
+static void
+rfm_deform(HeapTupleHeader summary, Datum *values, bool *nulls)
+{
+	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(summary),
+											  HeapTupleHeaderGetTypMod(summary));
+	HeapTupleData tuple;
+
+	if (desc->natts != RFM_NATTS)
+		elog(ERROR, "lifecycle.rfm has %d attributes, expected %d", desc->natts, RFM_NATTS);
+	tuple.t_len = HeapTupleHeaderGetDatumLength(summary);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = summary;
+	heap_deform_tuple(&tuple, desc, values, nulls);
+	ReleaseTupleDesc(desc);
+}
+
+/* Read the day facts of a lifecycle.rfm composite, checking they fit. */
 void
 rfm_read_days(HeapTupleHeader summary, RfmDays *days)
 {
-	bool		isnull;
-	Datum		value;
+	Datum		values[RFM_NATTS];
+	bool		nulls[RFM_NATTS];
 
+	rfm_deform(summary, values, nulls);
 	memset(days, 0, sizeof(RfmDays));
-	value = GetAttributeByNum(summary, RFM_PURCHASE_DAYS, &isnull);
-	days->purchase_days = isnull ? 0 : DatumGetInt32(value);
-	value = GetAttributeByNum(summary, RFM_ORDERS, &isnull);
-	days->orders = isnull ? 0 : DatumGetInt64(value);
+	days->purchase_days = nulls[RFM_PURCHASE_DAYS - 1] ? 0 : DatumGetInt32(values[RFM_PURCHASE_DAYS - 1]);
+	days->orders = nulls[RFM_ORDERS - 1] ? 0 : DatumGetInt64(values[RFM_ORDERS - 1]);
 	if (days->purchase_days < 0 || days->orders < days->purchase_days)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -470,14 +504,14 @@ rfm_read_days(HeapTupleHeader summary, RfmDays *days)
 				 errhint("Build summaries with lifecycle.rfm_agg.")));
 	if (days->purchase_days == 0)
 		return;
-	days->first_purchase = DatumGetDateADT(GetAttributeByNum(summary, RFM_FIRST_PURCHASE, &isnull));
-	if (!isnull)
-		days->last_purchase = DatumGetDateADT(GetAttributeByNum(summary, RFM_LAST_PURCHASE, &isnull));
-	if (!isnull && days->purchase_days >= 2)
-		days->previous_purchase = DatumGetDateADT(GetAttributeByNum(summary, RFM_PREVIOUS_PURCHASE, &isnull));
-	if (isnull || DATE_NOT_FINITE(days->first_purchase) || DATE_NOT_FINITE(days->last_purchase) ||
+	days->first_purchase = DatumGetDateADT(values[RFM_FIRST_PURCHASE - 1]);
+	days->last_purchase = DatumGetDateADT(values[RFM_LAST_PURCHASE - 1]);
+	days->previous_purchase = DatumGetDateADT(values[RFM_PREVIOUS_PURCHASE - 1]);
+	if (nulls[RFM_FIRST_PURCHASE - 1] || nulls[RFM_LAST_PURCHASE - 1] ||
+		DATE_NOT_FINITE(days->first_purchase) || DATE_NOT_FINITE(days->last_purchase) ||
 		days->first_purchase > days->last_purchase ||
-		(days->purchase_days >= 2 && (DATE_NOT_FINITE(days->previous_purchase) ||
+		(days->purchase_days >= 2 && (nulls[RFM_PREVIOUS_PURCHASE - 1] ||
+									  DATE_NOT_FINITE(days->previous_purchase) ||
 									  days->previous_purchase < days->first_purchase ||
 									  days->previous_purchase >= days->last_purchase)) ||
 		(days->purchase_days == 1 && days->first_purchase != days->last_purchase))
@@ -492,8 +526,10 @@ rfm_read_days(HeapTupleHeader summary, RfmDays *days)
 Numeric
 rfm_read_numeric(HeapTupleHeader summary, int attnum)
 {
-	bool		isnull;
-	Datum		value = GetAttributeByNum(summary, attnum, &isnull);
+	Datum		values[RFM_NATTS];
+	bool		nulls[RFM_NATTS];
 
-	return isnull ? NULL : DatumGetNumeric(value);
+	Assert(attnum >= 1 && attnum <= RFM_NATTS);
+	rfm_deform(summary, values, nulls);
+	return nulls[attnum - 1] ? NULL : DatumGetNumeric(values[attnum - 1]);
 }

@@ -7,6 +7,8 @@
 
 #include "postgres.h"
 
+#include "access/tupdesc.h"
+#include "fmgr.h"
 #include "utils/date.h"
 #include "utils/numeric.h"
 
@@ -39,6 +41,7 @@ typedef struct RfmDays
 	DateADT		previous_purchase;
 } RfmDays;
 
+extern TupleDesc result_desc(FunctionCallInfo fcinfo);
 extern void rfm_read_days(HeapTupleHeader summary, RfmDays *days);
 extern Numeric rfm_read_numeric(HeapTupleHeader summary, int attnum);
 
