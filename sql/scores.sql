@@ -1,6 +1,8 @@
 -- RFM scores: the breaks of a population (aggregate lifecycle.rfm_breaks) and
 -- the 1-5 scores they give (lifecycle.r_score, f_score, m_score).
 SET client_min_messages = warning;
+CREATE SCHEMA scores_test;  -- this script's tables, dropped at the end
+SET search_path = scores_test;
 
 -- The R package rfm's sample orders (995 customers, 4,906 orders), analysed
 -- on 2006-12-31 as in the package's tests.
@@ -161,3 +163,7 @@ SELECT lifecycle.f_score(1, ROW('quantile', NULL, ARRAY[1, NULL, 3, 4], NULL)::l
 SELECT lifecycle.f_score(1, ROW('median', NULL, ARRAY[1, 2, 3, 4], NULL)::lifecycle.rfm_breaks);
 -- A metric without breaks scores NULL.
 SELECT lifecycle.m_score(1, ROW('quantile', NULL, ARRAY[1, 2, 3, 4], NULL)::lifecycle.rfm_breaks) AS m;
+
+
+RESET search_path;
+DROP SCHEMA scores_test CASCADE;

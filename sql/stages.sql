@@ -1,5 +1,7 @@
 -- Lifecycle stages: lifecycle.stage(summary, as_of, thresholds...).
 SET client_min_messages = warning;
+CREATE SCHEMA stages_test;  -- this script's tables, dropped at the end
+SET search_path = stages_test;
 SET DateStyle = ISO;
 
 -- A small store, looked at on 2024-06-30.  Each customer shows one rule.
@@ -69,3 +71,7 @@ SELECT lifecycle.stage(NULL, '2024-06-30', active_days => 200);
 SELECT lifecycle.stage(NULL, '2024-06-30', churn_days => 100);
 SELECT lifecycle.stage(NULL, '2024-06-30', cadence_factor => 'NaN');
 SELECT lifecycle.stage(NULL, '2024-06-30', cadence_min_days => -1);
+
+
+RESET search_path;
+DROP SCHEMA stages_test CASCADE;

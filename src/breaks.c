@@ -357,6 +357,23 @@ compare_doubles(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Sort a handful of ranks in place (insertion sort). */
+static void
+sort_ranks(int64 *ranks, int nranks)
+{
+	int			i,
+				j;
+
+	for (i = 1; i < nranks; i++)
+		for (j = i; j > 0 && ranks[j - 1] > ranks[j]; j--)
+		{
+			int64		swap = ranks[j];
+
+			ranks[j] = ranks[j - 1];
+			ranks[j - 1] = swap;
+		}
+}
+
 /* The median of three values. */
 static inline double
 median3(double a, double b, double c)
@@ -367,26 +384,27 @@ median3(double a, double b, double c)
 }
 
 /*
- * Rearrange v[lo, hi) so that v[k] holds the value of rank k, smaller or
- * equal values before it, greater or equal after it.  Quickselect with a
- * median-of-three pivot and a three-way partition (ties, which scores have
- * many of, end a round at once); after too many rounds, it sorts instead,
- * so that no input makes it quadratic.
+ * Rearrange v[lo, hi) so that each of the given ranks (ascending, within
+ * [lo, hi)) holds the value of that rank.  Multiple quickselect: a three-way
+ * partition around a median-of-three pivot places a run of ties at once
+ * (scores have many), and the ranks on each side are pursued on that side
+ * only.  Past a depth of 64 partitions the range is sorted instead, so that
+ * no input makes it quadratic.
  */
 static void
-select_rank(double *v, int64 lo, int64 hi, int64 k)
+select_ranks(double *v, int64 lo, int64 hi, const int64 *ranks, int nranks, int depth)
 {
-	int			rounds_left = 64;
-
-	while (hi - lo > SELECT_SMALL)
+	while (nranks > 0 && hi - lo > SELECT_SMALL)
 	{
 		double		pivot = median3(v[lo], v[lo + (hi - lo) / 2], v[hi - 1]);
 		int64		lt = lo,
 					i = lo,
 					gt = hi;
+		int			left,
+					right;
 
 		CHECK_FOR_INTERRUPTS();
-		if (rounds_left-- == 0)
+		if (depth++ == 64)
 		{
 			qsort(v + lo, hi - lo, sizeof(double), compare_doubles);
 			return;
@@ -408,43 +426,18 @@ select_rank(double *v, int64 lo, int64 hi, int64 k)
 			else
 				i++;
 		}
-		if (k < lt)
-			hi = lt;
-		else if (k >= gt)
-			lo = gt;
-		else
-			return;
+		/* ranks [0, left) lie below the ties, [right, nranks) above them */
+		for (left = 0; left < nranks && ranks[left] < lt; left++)
+			;
+		for (right = left; right < nranks && ranks[right] < gt; right++)
+			;
+		select_ranks(v, lo, lt, ranks, left, depth);
+		ranks += right;
+		nranks -= right;
+		lo = gt;
 	}
-	insertion_sort(v, lo, hi);
-}
-
-/*
- * Place the values of the given ranks (0-based, any order, repeats allowed)
- * at their positions: the ranks are taken in ascending order, each
- * selection working only on the values above the rank selected before.
- */
-static void
-select_ranks(MetricValues *metric, int64 *ranks, int nranks)
-{
-	int64		lo = 0;
-	int			i,
-				j;
-
-	for (i = 1; i < nranks; i++)
-		for (j = i; j > 0 && ranks[j - 1] > ranks[j]; j--)
-		{
-			int64		swap = ranks[j];
-
-			ranks[j] = ranks[j - 1];
-			ranks[j - 1] = swap;
-		}
-	for (i = 0; i < nranks; i++)
-	{
-		if (ranks[i] < lo)
-			continue;			/* a repeat */
-		select_rank(metric->values, lo, metric->count, ranks[i]);
-		lo = ranks[i] + 1;
-	}
+	if (nranks > 0)
+		insertion_sort(v, lo, hi);
 }
 
 /*
@@ -490,7 +483,8 @@ metric_breaks(MetricValues *metric, BreaksMethod method, double *breaks)
 		ranks[2 * q] = lo[q];
 		ranks[2 * q + 1] = hi[q];
 	}
-	select_ranks(metric, ranks, 2 * BREAKS_PER_METRIC);
+	sort_ranks(ranks, 2 * BREAKS_PER_METRIC);
+	select_ranks(metric->values, 0, n, ranks, 2 * BREAKS_PER_METRIC, 0);
 
 	for (q = 0; q < BREAKS_PER_METRIC; q++)
 	{
