@@ -75,6 +75,23 @@ SELECT (SELECT count(*) FROM (SELECT FROM q_scores GROUP BY days_since_last_orde
 SELECT f, min((s).orders) AS min_orders, max((s).orders) AS max_orders, count(*) AS customers
   FROM q_scores GROUP BY f ORDER BY f;
 
+-- Values are compared as the doubles numeric::float8 gives, to the last bit:
+-- against four breaks equal to x::float8, x scores 1 by quantile (no break
+-- strictly below it) and 5 by rfm_r (every break at or below it) only if it
+-- converts to that very double.  200,000 numerics of every size and scale.
+SELECT setseed(0.5);
+CREATE TABLE numerics AS
+SELECT round((random() - 0.3)::numeric * 10::numeric ^ (random() * 44 - 22)::int, (random() * 30)::int) AS x
+  FROM generate_series(1, 100000)
+UNION ALL
+SELECT round(random()::numeric * 10::numeric ^ (1 + (random() * 17)::int), (random() * 4)::int)
+  FROM generate_series(1, 100000);
+SELECT count(*) AS numerics,
+       count(*) FILTER (WHERE lifecycle.m_score(x, ROW('quantile', NULL, NULL, array_fill(x::float8, ARRAY[4]))::lifecycle.rfm_breaks) = 1
+                          AND lifecycle.m_score(x, ROW('rfm_r', NULL, NULL, array_fill(x::float8, ARRAY[4]))::lifecycle.rfm_breaks) = 5)
+         AS same_double
+  FROM numerics;
+
 -- A heavily tied metric skips scores rather than splitting equal values:
 -- eight customers with 1 order and two with 5 score 1 and 5, nothing between.
 SELECT x AS orders, lifecycle.f_score(x, b) AS f

@@ -32,6 +32,7 @@
 
 #include "breaks.h"
 #include "compat.h"
+#include "numeric_double.h"
 
 /* Version of the serialized state; bump on any change of layout. */
 #define BREAKS_STATE_FORMAT	1
@@ -81,13 +82,12 @@ breaks_method_name(BreaksMethod method)
 
 /*
  * A frequency or monetary value as the double that scoring compares: the
- * same conversion as numeric::float8, so the breaks equal percentile_cont's.
+ * same double as numeric::float8, so the breaks equal percentile_cont's.
  */
 double
 metric_value(Numeric value, const char *metric)
 {
-	double		result = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-															NumericGetDatum(value)));
+	double		result = numeric_to_double(value);
 
 	if (isnan(result) || isinf(result))
 		ereport(ERROR,
@@ -262,11 +262,20 @@ rfm_breaks_serialize(PG_FUNCTION_ARGS)
 {
 	BreaksState *state = (BreaksState *) PG_GETARG_POINTER(0);
 	StringInfoData buf;
+	Size		size = 2 + 8;
 	int			i;
 	int64		j;
 
 	agg_context(fcinfo);
 	pq_begintypsend(&buf);
+	for (i = 0; i < METRIC_COUNT; i++)
+		size += 8 + state->metrics[i].count * sizeof(double);
+	if (size > MaxAllocSize - VARHDRSZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many customers in one parallel worker's part of the population"),
+				 errhint("Score the population without parallel workers: SET max_parallel_workers_per_gather = 0.")));
+	enlargeStringInfo(&buf, size);	/* one allocation, no regrowth */
 	pq_sendbyte(&buf, BREAKS_STATE_FORMAT);
 	pq_sendbyte(&buf, (uint8) state->method);
 	pq_sendint64(&buf, state->customers);
@@ -274,7 +283,16 @@ rfm_breaks_serialize(PG_FUNCTION_ARGS)
 	{
 		pq_sendint64(&buf, state->metrics[i].count);
 		for (j = 0; j < state->metrics[i].count; j++)
-			pq_sendfloat8(&buf, state->metrics[i].values[j]);
+		{
+			union
+			{
+				double		value;
+				uint64		bits;
+			}			swap;
+
+			swap.value = state->metrics[i].values[j];
+			pq_writeint64(&buf, swap.bits);
+		}
 		CHECK_FOR_INTERRUPTS();
 	}
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
