@@ -127,7 +127,7 @@ COMMENT ON COLUMN lifecycle.retention.repeat_customers IS 'Customers with two or
 COMMENT ON COLUMN lifecycle.retention.repeat_purchase_rate IS 'repeat_customers / customers';
 COMMENT ON COLUMN lifecycle.retention.purchase_frequency IS 'orders / customers';
 COMMENT ON COLUMN lifecycle.retention.aov IS 'Average order value: revenue / orders';
-COMMENT ON COLUMN lifecycle.retention.customer_value IS 'purchase_frequency x aov = revenue / customers';
+COMMENT ON COLUMN lifecycle.retention.customer_value IS 'purchase_frequency x aov, computed as revenue / customers';
 COMMENT ON COLUMN lifecycle.retention.refunds IS 'Refund rows (negative amounts) in the period';
 COMMENT ON COLUMN lifecycle.retention.refunded IS 'Total refunded in the period, as a positive amount';
 COMMENT ON COLUMN lifecycle.retention.net_revenue IS 'revenue - refunded';
@@ -157,7 +157,7 @@ BEGIN
   result.repeat_purchase_rate := result.repeat_customers::numeric / nullif(result.customers, 0);
   result.purchase_frequency := result.orders::numeric / nullif(result.customers, 0);
   result.aov := result.revenue / nullif(result.orders, 0);
-  result.customer_value := result.purchase_frequency * result.aov;
+  result.customer_value := result.revenue / nullif(result.customers, 0);
   result.net_revenue := result.revenue - result.refunded;
   RETURN result;
 END

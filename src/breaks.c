@@ -32,6 +32,7 @@
 
 #include "breaks.h"
 #include "compat.h"
+#include "numeric_double.h"
 
 /* Version of the serialized state; bump on any change of layout. */
 #define BREAKS_STATE_FORMAT	1
@@ -81,13 +82,12 @@ breaks_method_name(BreaksMethod method)
 
 /*
  * A frequency or monetary value as the double that scoring compares: the
- * same conversion as numeric::float8, so the breaks equal percentile_cont's.
+ * same double as numeric::float8, so the breaks equal percentile_cont's.
  */
 double
 metric_value(Numeric value, const char *metric)
 {
-	double		result = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-															NumericGetDatum(value)));
+	double		result = numeric_to_double(value);
 
 	if (isnan(result) || isinf(result))
 		ereport(ERROR,
@@ -262,11 +262,20 @@ rfm_breaks_serialize(PG_FUNCTION_ARGS)
 {
 	BreaksState *state = (BreaksState *) PG_GETARG_POINTER(0);
 	StringInfoData buf;
+	Size		size = 2 + 8;
 	int			i;
 	int64		j;
 
 	agg_context(fcinfo);
 	pq_begintypsend(&buf);
+	for (i = 0; i < METRIC_COUNT; i++)
+		size += 8 + state->metrics[i].count * sizeof(double);
+	if (size > MaxAllocSize - VARHDRSZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many customers in one parallel worker's part of the population"),
+				 errhint("Score the population without parallel workers: SET max_parallel_workers_per_gather = 0.")));
+	enlargeStringInfo(&buf, size);	/* one allocation, no regrowth */
 	pq_sendbyte(&buf, BREAKS_STATE_FORMAT);
 	pq_sendbyte(&buf, (uint8) state->method);
 	pq_sendint64(&buf, state->customers);
@@ -274,7 +283,16 @@ rfm_breaks_serialize(PG_FUNCTION_ARGS)
 	{
 		pq_sendint64(&buf, state->metrics[i].count);
 		for (j = 0; j < state->metrics[i].count; j++)
-			pq_sendfloat8(&buf, state->metrics[i].values[j]);
+		{
+			union
+			{
+				double		value;
+				uint64		bits;
+			}			swap;
+
+			swap.value = state->metrics[i].values[j];
+			pq_writeint64(&buf, swap.bits);
+		}
 		CHECK_FOR_INTERRUPTS();
 	}
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
@@ -357,6 +375,23 @@ compare_doubles(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Sort a handful of ranks in place (insertion sort). */
+static void
+sort_ranks(int64 *ranks, int nranks)
+{
+	int			i,
+				j;
+
+	for (i = 1; i < nranks; i++)
+		for (j = i; j > 0 && ranks[j - 1] > ranks[j]; j--)
+		{
+			int64		swap = ranks[j];
+
+			ranks[j] = ranks[j - 1];
+			ranks[j - 1] = swap;
+		}
+}
+
 /* The median of three values. */
 static inline double
 median3(double a, double b, double c)
@@ -367,26 +402,27 @@ median3(double a, double b, double c)
 }
 
 /*
- * Rearrange v[lo, hi) so that v[k] holds the value of rank k, smaller or
- * equal values before it, greater or equal after it.  Quickselect with a
- * median-of-three pivot and a three-way partition (ties, which scores have
- * many of, end a round at once); after too many rounds, it sorts instead,
- * so that no input makes it quadratic.
+ * Rearrange v[lo, hi) so that each of the given ranks (ascending, within
+ * [lo, hi)) holds the value of that rank.  Multiple quickselect: a three-way
+ * partition around a median-of-three pivot places a run of ties at once
+ * (scores have many), and the ranks on each side are pursued on that side
+ * only.  Past a depth of 64 partitions the range is sorted instead, so that
+ * no input makes it quadratic.
  */
 static void
-select_rank(double *v, int64 lo, int64 hi, int64 k)
+select_ranks(double *v, int64 lo, int64 hi, const int64 *ranks, int nranks, int depth)
 {
-	int			rounds_left = 64;
-
-	while (hi - lo > SELECT_SMALL)
+	while (nranks > 0 && hi - lo > SELECT_SMALL)
 	{
 		double		pivot = median3(v[lo], v[lo + (hi - lo) / 2], v[hi - 1]);
 		int64		lt = lo,
 					i = lo,
 					gt = hi;
+		int			left,
+					right;
 
 		CHECK_FOR_INTERRUPTS();
-		if (rounds_left-- == 0)
+		if (depth++ == 64)
 		{
 			qsort(v + lo, hi - lo, sizeof(double), compare_doubles);
 			return;
@@ -408,43 +444,18 @@ select_rank(double *v, int64 lo, int64 hi, int64 k)
 			else
 				i++;
 		}
-		if (k < lt)
-			hi = lt;
-		else if (k >= gt)
-			lo = gt;
-		else
-			return;
+		/* ranks [0, left) lie below the ties, [right, nranks) above them */
+		for (left = 0; left < nranks && ranks[left] < lt; left++)
+			;
+		for (right = left; right < nranks && ranks[right] < gt; right++)
+			;
+		select_ranks(v, lo, lt, ranks, left, depth);
+		ranks += right;
+		nranks -= right;
+		lo = gt;
 	}
-	insertion_sort(v, lo, hi);
-}
-
-/*
- * Place the values of the given ranks (0-based, any order, repeats allowed)
- * at their positions: the ranks are taken in ascending order, each
- * selection working only on the values above the rank selected before.
- */
-static void
-select_ranks(MetricValues *metric, int64 *ranks, int nranks)
-{
-	int64		lo = 0;
-	int			i,
-				j;
-
-	for (i = 1; i < nranks; i++)
-		for (j = i; j > 0 && ranks[j - 1] > ranks[j]; j--)
-		{
-			int64		swap = ranks[j];
-
-			ranks[j] = ranks[j - 1];
-			ranks[j - 1] = swap;
-		}
-	for (i = 0; i < nranks; i++)
-	{
-		if (ranks[i] < lo)
-			continue;			/* a repeat */
-		select_rank(metric->values, lo, metric->count, ranks[i]);
-		lo = ranks[i] + 1;
-	}
+	if (nranks > 0)
+		insertion_sort(v, lo, hi);
 }
 
 /*
@@ -490,7 +501,8 @@ metric_breaks(MetricValues *metric, BreaksMethod method, double *breaks)
 		ranks[2 * q] = lo[q];
 		ranks[2 * q + 1] = hi[q];
 	}
-	select_ranks(metric, ranks, 2 * BREAKS_PER_METRIC);
+	sort_ranks(ranks, 2 * BREAKS_PER_METRIC);
+	select_ranks(metric->values, 0, n, ranks, 2 * BREAKS_PER_METRIC, 0);
 
 	for (q = 0; q < BREAKS_PER_METRIC; q++)
 	{

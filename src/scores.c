@@ -123,8 +123,9 @@ cached_breaks(FunctionCallInfo fcinfo)
 	if (cache == NULL)
 		cache = fcinfo->flinfo->fn_extra =
 			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(BreaksCache));
-	else
+	else if (cache->bytes != NULL)
 		pfree(cache->bytes);
+	/* empty while parsing, so that a parse error leaves no stale match */
 	cache->bytes = NULL;
 	cache->len = 0;
 	parse_breaks(tuple, cache);

@@ -88,7 +88,7 @@ read_policy(FunctionCallInfo fcinfo, StagePolicy *policy)
 					 "It multiplies the customer's mean interval between purchase days; NULL turns the cadence rule off.");
 	if (policy->cadence_min_days < 0)
 		policy_error("cadence_min_days must not be negative",
-					 "It is the fewest days since the last order that the cadence rule calls at risk.");
+					 "Within this many days of the last order, the cadence rule never calls a customer at risk.");
 }
 
 /*
