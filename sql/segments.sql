@@ -78,7 +78,7 @@ SELECT segment, count(*) FROM lifecycle.segment_map('vip') GROUP BY segment ORDE
 SELECT c.relname, e.extcondition
   FROM pg_extension x, unnest(x.extconfig, x.extcondition) e(config, extcondition)
   JOIN pg_class c ON c.oid = e.config
- WHERE x.extname = 'lifecycle';
+ WHERE x.extname = 'lifecycle' AND c.relname = 'segment_rules';
 -- A copy of a shipped rule set can be changed freely.
 INSERT INTO lifecycle.segment_rules (rule_set, position, segment, r_min, r_max, f_min, f_max, m_min, m_max)
 SELECT 'mine', position, segment, r_min, r_max, f_min, f_max, m_min, m_max
