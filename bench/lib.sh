@@ -22,8 +22,9 @@ bench_value() {
 # client; each query returns one row).  Sets BENCH_TIMES[i] to "median min
 # max" in ms for the i-th query.
 bench_time() {
-	local settings=$1 i q out
+	local settings=$1 i q out queries
 	shift
+	queries=("$@")
 	out=$({
 		echo "$settings;"
 		echo '\o /dev/null'
@@ -39,6 +40,7 @@ bench_time() {
 				END { if (NR == 0) exit 1
 					  m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 					  printf "%.0f %.0f %.0f\n", m, v[1], v[NR] }')")
+		[ -n "${BENCH_TIMES[i]}" ] || { echo "bench: no timing for: ${queries[i]}" >&2; exit 1; }
 	done
 }
 
