@@ -16,36 +16,32 @@ bench_value() {
 	bench_psql -At -c "$1"
 }
 
-# Time two queries in one session after the given settings (SQL): a
-# warm-up run of each, then BENCH_RUNS runs of each, alternating, so that
-# any background load falls on both alike (psql \timing: wall clock at the
-# client; each query returns one row).  Sets BENCH_TIME_A and BENCH_TIME_B
-# to (median min max) in ms.
-bench_time_pair() {
-	local settings=$1 query_a=$2 query_b=$3 i out
+# Time queries in one session after the given settings (SQL): a warm-up
+# run of each, then BENCH_RUNS rounds running each once, so that any
+# background load falls on all alike (psql \timing: wall clock at the
+# client; each query returns one row).  Sets BENCH_TIMES[i] to "median min
+# max" in ms for the i-th query.
+bench_time() {
+	local settings=$1 i q out queries
+	shift
+	queries=("$@")
 	out=$({
 		echo "$settings;"
 		echo '\o /dev/null'
 		echo '\timing on'
 		for ((i = 0; i <= BENCH_RUNS; i++)); do
-			echo "$query_a;"
-			echo "$query_b;"
+			for q in "$@"; do echo "$q;"; done
 		done
 	} | bench_psql)
-	read -r -a BENCH_TIME_A <<<"$(bench_median 1 <<<"$out")"
-	read -r -a BENCH_TIME_B <<<"$(bench_median 0 <<<"$out")"
-	[ ${#BENCH_TIME_A[@]} = 3 ] && [ ${#BENCH_TIME_B[@]} = 3 ] ||
-		{ echo "bench: no timing for: $query_a / $query_b" >&2; exit 1; }
-}
-
-# "median min max" of the odd (1) or even (0) "Time:" lines of psql's
-# output on stdin, the first pair (the warm-up) left out.
-bench_median() {
-	awk -v odd="$1" '/^Time: / { n++; if (n > 2 && n % 2 == odd) print $2 }' | sort -g |
-		awk '{ v[NR] = $1 }
-			END { if (NR == 0) exit 1
-				  m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-				  printf "%.0f %.0f %.0f\n", m, v[1], v[NR] }'
+	BENCH_TIMES=()
+	for ((i = 0; i < $#; i++)); do
+		BENCH_TIMES+=("$(awk -v k=$# -v i=$i '/^Time: / { if (n >= k && n % k == i) print $2; n++ }' <<<"$out" |
+			sort -g | awk '{ v[NR] = $1 }
+				END { if (NR == 0) exit 1
+					  m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+					  printf "%.0f %.0f %.0f\n", m, v[1], v[NR] }')")
+		[ -n "${BENCH_TIMES[i]}" ] || { echo "bench: no timing for: ${queries[i]}" >&2; exit 1; }
+	done
 }
 
 # Memory of one run of a query in a fresh backend, after the given settings.

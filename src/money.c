@@ -2,8 +2,8 @@
  * money.c
  *	  Exact running totals of numeric amounts, kept in a fixed-size field.
  *
- * The summary aggregate adds up to three amounts per order row.  Doing that
- * with numeric arithmetic, or with PostgreSQL's own sum(numeric) state,
+ * The summary aggregate adds each order row's amount to one or two totals.
+ * Doing that with numeric arithmetic, or with PostgreSQL's own sum(numeric) state,
  * costs an allocation per total and a pointer chase per row; with a million
  * customers in a hash table every pointer chase is a cache miss.  Real
  * prices are small decimals, so a total is kept as an int64 count of units
@@ -33,7 +33,8 @@
  * The stored numeric: a varlena whose data starts with a uint16 header.
  * Top bits 10: the short form, with sign, display scale and weight in the
  * header; top bits 11: NaN or an infinity; 00 or 01: the long form (weights
- * or scales too large for the short one; read here through numeric calls).
+ * or scales too large for the short one, or values written before
+ * PostgreSQL 9.1; read here through numeric calls).
  * Then base-10000 digits (int16), most significant first, weight being the
  * power of 10000 of the first; trailing zero digits are never stored.
  */

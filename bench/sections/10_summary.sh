@@ -12,13 +12,15 @@ BENCH_DESCRIPTION[summary]="per-customer summary: rfm_agg vs min/max/count/sum, 
 section_summary() {
 	local anchor="SELECT count(q) FROM (SELECT customer_id, min(ordered_at), max(ordered_at), count(*), sum(amount) FROM orders GROUP BY customer_id) q"
 	local ours="SELECT count(q) FROM (SELECT customer_id, lifecycle.rfm_agg(ordered_at, amount) FROM orders GROUP BY customer_id) q"
+	local floor="SELECT count(q) FROM (SELECT customer_id, count(*) FROM orders GROUP BY customer_id) q"
 	local common="SET work_mem = '$BENCH_WORK_MEM'"
 	local serial="$common; SET max_parallel_workers_per_gather = 0"
 	local a o
 
 	echo "anchor: $(inner "$anchor")"
 	echo "ours:   $(inner "$ours")"
-	echo "        (both as SELECT count(q) FROM (...) q; work_mem = $BENCH_WORK_MEM for both, so no hash table spills)"
+	echo "floor:  $(inner "$floor")"
+	echo "        (all as SELECT count(q) FROM (...) q; work_mem = $BENCH_WORK_MEM for all, so no hash table spills)"
 	echo "customers: anchor $(bench_value "$anchor"), ours $(bench_value "$ours")"
 	echo "plan, default parallelism: anchor $(bench_plan "$common" "$anchor")"
 	echo "                           ours   $(bench_plan "$common" "$ours")"
@@ -27,8 +29,8 @@ section_summary() {
 	echo
 
 	bench_table_head
-	compare_time "time, default parallelism" "$common" "$anchor" "$ours"
-	compare_time "time, serial (0 workers)" "$serial" "$anchor" "$ours"
+	compare_time "time, default parallelism" "$common" "$anchor" "$ours" "$floor"
+	compare_time "time, serial (0 workers)" "$serial" "$anchor" "$ours" "$floor"
 
 	# memory: serial, one fresh backend per measurement
 	bench_memory "$serial" "$anchor"
@@ -47,12 +49,19 @@ section_summary() {
 	fi
 }
 
-# One timing comparison row: label, settings, anchor query, our query.
+# Timing rows for one setting: ours against the anchor, and the floor
+# (GROUP BY with count(*) alone: what any per-customer aggregate costs here)
+# against the anchor for reference.  Arguments: label, settings, anchor,
+# ours, floor queries.
 compare_time() {
-	local label=$1 settings=$2 anchor=$3 ours=$4
-	bench_time_pair "$settings" "$anchor" "$ours"
-	bench_row "$label" "${BENCH_TIME_A[0]}" "${BENCH_TIME_B[0]}" ms 1.0 0.7 \
-		"(ranges: anchor ${BENCH_TIME_A[1]}-${BENCH_TIME_A[2]}, ours ${BENCH_TIME_B[1]}-${BENCH_TIME_B[2]})"
+	local label=$1 settings=$2 anchor=$3 ours=$4 floor=$5 a o f
+	bench_time "$settings" "$anchor" "$ours" "$floor"
+	read -r -a a <<<"${BENCH_TIMES[0]}"
+	read -r -a o <<<"${BENCH_TIMES[1]}"
+	read -r -a f <<<"${BENCH_TIMES[2]}"
+	bench_row "$label" "${a[0]}" "${o[0]}" ms 1.0 0.7 \
+		"(ranges: anchor ${a[1]}-${a[2]}, ours ${o[1]}-${o[2]})"
+	bench_row "  floor: count(*) only" "${a[0]}" "${f[0]}" ms - - "(range ${f[1]}-${f[2]})"
 }
 
 # The inner query of "SELECT count(q) FROM (inner) q".
