@@ -25,6 +25,13 @@ initReadOnlyStringInfo(StringInfo str, char *data, int len)
 #endif
 
 #if PG_VERSION_NUM < 140000
+/* PostgreSQL 14's int64 to numeric. */
+static inline Numeric
+int64_to_numeric(int64 val)
+{
+	return DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(val)));
+}
+
 /*
  * PostgreSQL 14's val1 / 10^log10val2 as a numeric with display scale
  * log10val2 (>= 0), here through the numeric's text form.

@@ -10,6 +10,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 
+#include "compat.h"
 #include "summary.h"
 
 /* Reject an as-of date that no age can be measured to. */
