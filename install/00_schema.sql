@@ -3,3 +3,6 @@
 
 COMMENT ON SCHEMA lifecycle IS
   'lifecycle: customer summaries, lifecycle stages, RFM scores and segments, retention metrics and BTYD models';
+
+-- Every role may use the functions; the tables grant their own privileges.
+GRANT USAGE ON SCHEMA lifecycle TO PUBLIC;

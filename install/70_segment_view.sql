@@ -286,7 +286,8 @@ DECLARE
   orders_schema name;
 BEGIN
   IF cardinality(parts) = 1 THEN
-    SELECT c.relnamespace::regnamespace::name INTO STRICT orders_schema FROM pg_class c WHERE c.oid = orders;
+    SELECT n.nspname INTO STRICT orders_schema
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = orders;
     parts := ARRAY[orders_schema, parts[1]];
   ELSIF cardinality(parts) <> 2 THEN
     RAISE EXCEPTION 'invalid view name "%"', view_name
