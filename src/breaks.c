@@ -33,6 +33,7 @@
 #include "breaks.h"
 #include "compat.h"
 #include "numeric_double.h"
+#include "serial.h"
 
 /* Version of the serialized state; bump on any change of layout. */
 #define BREAKS_STATE_FORMAT	1
@@ -302,11 +303,7 @@ rfm_breaks_serialize(PG_FUNCTION_ARGS)
 static inline void
 check_state(bool ok)
 {
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid serialized rfm_breaks state"),
-				 errdetail("The state was written by another version of lifecycle or is damaged.")));
+	check_serialized_state(ok, "rfm_breaks");
 }
 
 PG_FUNCTION_INFO_V1(rfm_breaks_deserialize);

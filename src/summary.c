@@ -35,6 +35,7 @@
 #include "days.h"
 #include "dayset.h"
 #include "money.h"
+#include "serial.h"
 #include "summary.h"
 
 PG_MODULE_MAGIC;
@@ -338,11 +339,7 @@ rfm_agg_serialize(PG_FUNCTION_ARGS)
 static inline void
 check_state(bool ok)
 {
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid serialized rfm_agg state"),
-				 errdetail("The state was written by another version of lifecycle or is damaged.")));
+	check_serialized_state(ok, "rfm_agg");
 }
 
 PG_FUNCTION_INFO_V1(rfm_agg_deserialize);
