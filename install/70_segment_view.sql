@@ -224,7 +224,8 @@ base AS MATERIALIZED (
          lifecycle.days_since_last_order(m.summary, s.as_of_day) AS recency_days,
          CASE s.frequency_basis WHEN 'orders' THEN (m.summary).orders
               ELSE (m.summary).purchase_days END AS frequency,
-         (m.summary).monetary AS monetary
+         (m.summary).monetary AS monetary,
+         lifecycle.btyd(m.summary, s.as_of_day, s.btyd_unit) AS bt
     FROM summaries m, settings s
 ),
 scored AS (
@@ -266,12 +267,11 @@ SELECT c.customer AS %4$I,
        lifecycle.tenure_days(c.summary, s.as_of_day) AS tenure_days,
        lifecycle.mean_interval_days(c.summary) AS mean_interval_days,
        lifecycle.aov(c.summary) AS aov,
-       bt.frequency AS btyd_frequency, bt.recency AS btyd_recency, bt.t AS btyd_t,
-       bt.monetary_value AS btyd_monetary_value
+       (c.bt).frequency AS btyd_frequency, (c.bt).recency AS btyd_recency, (c.bt).t AS btyd_t,
+       (c.bt).monetary_value AS btyd_monetary_value
   FROM scored c
  CROSS JOIN settings s
   LEFT JOIN segments g ON g.r = c.r_score AND g.f = c.f_score AND g.m = c.m_score
-  LEFT JOIN LATERAL lifecycle.btyd(c.summary, s.as_of_day, s.btyd_unit) bt ON true
 $q$, settings.view_name, agg_call, order_rows, settings.customer_column);
 END $$;
 COMMENT ON FUNCTION lifecycle._segment_view_query(lifecycle.segment_views) IS
