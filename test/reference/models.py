@@ -30,13 +30,24 @@ for line in open(path):
     days[cust][day] += amount
 
 rows = []   # (x, t_x, T, mean spend of repeat days)
-for cust, spend in days.items():
+by_id = {}
+for cust, spend in sorted(days.items()):
     ds = sorted(spend)
     x = len(ds) - 1
     t_x = mp.mpf((ds[-1] - ds[0]).days) / 7
     T = mp.mpf((END - ds[0]).days) / 7
     m = sum(spend[d] for d in ds[1:]) / x if x else mp.mpf(0)
     rows.append((x, t_x, T, m))
+    by_id[cust] = rows[-1]
+
+# Repeat purchase days in the 39-week holdout (1997-10-01 to 1998-06-30).
+holdout = set()
+for line in open(path):
+    f = line.split()
+    d = f[2]
+    day = date(int(d[:4]), int(d[4:6]), int(d[6:]))
+    if date(1997, 10, 1) <= day <= date(1998, 6, 30):
+        holdout.add((int(f[1]), day))
 
 
 def bg_ll(r, alpha, a, b, s=0):
@@ -96,14 +107,53 @@ def clv(bg, gg, x, t_x, T, m, periods, length, rate, s=0):
                * e / (1 + rate) ** i for i in range(1, periods + 1))
 
 
+def fitted(values):
+    return [mp.mpf(v) for v in values.split()]
+
+
+def hessian_se(f, theta):
+    """Standard errors from the inverse of the numerical Hessian of -f."""
+    n = len(theta)
+    h = mp.matrix(n, n)
+    for i in range(n):
+        for j in range(n):
+            def g(u, v, i=i, j=j):
+                t = list(theta)
+                t[i] += u
+                t[j] += v
+                return f(*t)
+            if i == j:
+                h[i, j] = -mp.diff(lambda u: g(u, 0), 0, 2)
+            else:
+                h[i, j] = -mp.diff(g, (0, 0), (1, 1))
+    cov = h ** -1
+    return [mp.sqrt(cov[i, i]) for i in range(n)]
+
+
 if __name__ == '__main__':
+    mp.mp.dps = 30
     print('customers', len(rows), 'repeat buyers', sum(1 for r in rows if r[0] > 0))
-    for name, s, est in [('BG/NBD', 0, sys.stdin and None), ('MBG/NBD', 1, None)]:
-        pass
-    est_bg = [mp.mpf(v) for v in ('0.2425945224291255', '4.41360201895131', '0.7929220169543877', '2.425906775770057')]
-    est_mbg = [mp.mpf(v) for v in ('0.5248431596094405', '6.183085282325957', '0.8913593895893378', '1.6140022357354344')]
-    est_gg = [mp.mpf(v) for v in ('6.249572223645793', '3.7442246733165576', '15.443521115380362')]
-    print('BG/NBD  LL', mp.nstr(bg_ll(*est_bg), 12), 'gradient', [mp.nstr(g, 3) for g in gradient(bg_ll, est_bg)])
-    print('MBG/NBD LL', mp.nstr(bg_ll(*est_mbg, s=1), 12), 'gradient',
-          [mp.nstr(g, 3) for g in gradient(lambda *t: bg_ll(*t, s=1), est_mbg)])
-    print('GG      LL', mp.nstr(gg_ll(*est_gg), 12), 'gradient', [mp.nstr(g, 3) for g in gradient(gg_ll, est_gg)])
+    # the estimates lifecycle reports (sql/models.sql)
+    bg = fitted('0.2425945224291255 4.41360201895131 0.7929220169543877 2.425906775770057')
+    mbg = fitted('0.5248431596094024 6.183085282325714 0.8913593895894201 1.6140022357357413')
+    gg = fitted('6.249572223645793 3.7442246733165576 15.443521115380362')
+    mbg_ll = lambda *t: bg_ll(*t, s=1)
+    for name, f, est in (('BG/NBD', bg_ll, bg), ('MBG/NBD', mbg_ll, mbg), ('Gamma-Gamma', gg_ll, gg)):
+        print(name, 'LL', mp.nstr(f(*est), 12),
+              'gradient', [mp.nstr(g, 3) for g in gradient(f, est)],
+              'se', [mp.nstr(v, 6) for v in hessian_se(f, est)])
+    paper = [mp.mpf(v) for v in ('0.243', '4.414', '0.793', '2.426')]
+    print('customer 1 at the paper parameters: P(alive)', mp.nstr(p_alive(paper, 2, mp.mpf('30.43'), mp.mpf('38.86')), 6),
+          'E[39 weeks]', mp.nstr(expected(paper, 2, mp.mpf('30.43'), mp.mpf('38.86'), 39), 6))
+    print('new customer at the fit:', [mp.nstr(expected(bg, 0, 0, 0, mp.mpf(t)), 6)
+                                       for t in ('0.1429', '1', '3', '31.8571', '32', '78')])
+    print('MBG/NBD one-time buyer (0, 0, 38.86): P(alive)', mp.nstr(p_alive(mbg, 0, 0, mp.mpf('38.86'), 1), 6))
+    print('customer, P(alive), E[39 weeks], expected spend, CLV(12 x 4.345 weeks, 1%) under BG/NBD + Gamma-Gamma')
+    for cust in (1, 2, 3, 6, 9, 18):
+        x, t_x, T, m = by_id[cust]
+        print(cust, x, mp.nstr(t_x, 6), mp.nstr(T, 6), mp.nstr(m, 6), mp.nstr(p_alive(bg, x, t_x, T), 8),
+              mp.nstr(expected(bg, x, t_x, T, 39), 8), mp.nstr(spend(gg, x, m), 8),
+              mp.nstr(clv(bg, gg, x, t_x, T, m, 12, mp.mpf('4.345'), mp.mpf('0.01')), 8))
+    print('holdout repeat purchase days', len(holdout))
+    print('BG/NBD sum of E[39 weeks] over all customers',
+          mp.nstr(sum(expected(bg, x, t_x, T, 39) for x, t_x, T, _ in rows), 10))
