@@ -79,7 +79,7 @@ typedef struct Common
  * beta function ratios, times the group's weight.
  */
 static void
-add_group_terms(const Common *c, double x, int shift, double w, bool derivatives, Sums *s)
+add_group_terms(const Common *c, double x, int shift, double w, Sums *s)
 {
 	double		xs = x + shift;
 	double		psi_rx,
@@ -89,8 +89,6 @@ add_group_terms(const Common *c, double x, int shift, double w, bool derivatives
 
 	s->ll += w * (lgamma(c->r + x) - c->lgamma_r + c->r * c->log_alpha +
 				  c->lgamma_ab + lgamma(c->b + xs) - c->lgamma_b - lgamma(c->a + c->b + xs));
-	if (!derivatives)
-		return;
 	psi_rx = digamma(c->r + x);
 	psi_bx = digamma(c->b + xs);
 	psi_abx = digamma(c->a + c->b + xs);
@@ -116,52 +114,43 @@ add_group_terms(const Common *c, double x, int shift, double w, bool derivatives
  */
 static void
 add_row_terms(const Common *c, const ModelRow *row, double k, bool alive, double lc,
-			  double bx, bool derivatives, Sums *s)
+			  double bx, Sums *s)
 {
 	double		w = row->weight;
 	double		log_tx = log(c->alpha + row->v);
 	double		log_t = log(c->alpha + row->t);
-	double		u = k * (log_tx - log_t);
-	double		e = 0.0,
-				lse = u;
+	double		inv_tx = 1.0 / (c->alpha + row->v);
+	double		inv_t = 1.0 / (c->alpha + row->t);
+	double		u_r = log_tx - log_t;
+	double		u = k * u_r;
+	double		u_alpha = k * (inv_tx - inv_t);
+	double		e = alive ? exp(-fabs(u - lc)) : 0.0;
+	double		lse = alive ? Max(u, lc) + log1p(e) : u;
+	double		p = !alive ? 1.0 : u >= lc ? 1.0 / (1.0 + e) : e / (1.0 + e);
 
+	s->ll += w * (lse - k * log_tx);
+	s->g[R] += w * (p * u_r - log_tx);
+	s->g[ALPHA] += w * (p * u_alpha - k * inv_tx);
+	s->h[R][ALPHA] += w * (p * (inv_tx - inv_t) - inv_tx);
+	s->h[ALPHA][ALPHA] += w * k * (inv_tx * inv_tx - p * (inv_tx * inv_tx - inv_t * inv_t));
 	if (alive)
 	{
-		e = exp(-fabs(u - lc));
-		lse = Max(u, lc) + log1p(e);
-	}
-	s->ll += w * (lse - k * log_tx);
-	if (derivatives)
-	{
-		double		inv_tx = 1.0 / (c->alpha + row->v);
-		double		inv_t = 1.0 / (c->alpha + row->t);
-		double		p = !alive ? 1.0 : u >= lc ? 1.0 / (1.0 + e) : e / (1.0 + e);
-		double		u_r = log_tx - log_t;
-		double		u_alpha = k * (inv_tx - inv_t);
+		double		q = u >= lc ? e / (1.0 + e) : 1.0 / (1.0 + e);
+		double		d[NPARAMS] = {u_r, u_alpha, -1.0 / c->a, 1.0 / bx};
 
-		s->g[R] += w * (p * u_r - log_tx);
-		s->g[ALPHA] += w * (p * u_alpha - k * inv_tx);
-		s->h[R][ALPHA] += w * (p * (inv_tx - inv_t) - inv_tx);
-		s->h[ALPHA][ALPHA] += w * k * (inv_tx * inv_tx - p * (inv_tx * inv_tx - inv_t * inv_t));
-		if (alive)
-		{
-			double		q = u >= lc ? e / (1.0 + e) : 1.0 / (1.0 + e);
-			double		d[NPARAMS] = {u_r, u_alpha, -1.0 / c->a, 1.0 / bx};
-
-			s->g[A] += w * q / c->a;
-			s->g[B] -= w * q / bx;
-			s->h[A][A] -= w * q / (c->a * c->a);
-			s->h[B][B] += w * q / (bx * bx);
-			for (int i = 0; i < NPARAMS; i++)
-				for (int j = i; j < NPARAMS; j++)
-					s->h[i][j] += w * p * q * d[i] * d[j];
-		}
+		s->g[A] += w * q / c->a;
+		s->g[B] -= w * q / bx;
+		s->h[A][A] -= w * q / (c->a * c->a);
+		s->h[B][B] += w * q / (bx * bx);
+		for (int i = 0; i < NPARAMS; i++)
+			for (int j = i; j < NPARAMS; j++)
+				s->h[i][j] += w * p * q * d[i] * d[j];
 	}
 }
 
 /* The parts of theta that every group and row needs. */
 static void
-common_init(const double *theta, bool derivatives, Common *c)
+common_init(const double *theta, Common *c)
 {
 	c->r = theta[R];
 	c->alpha = theta[ALPHA];
@@ -172,15 +161,12 @@ common_init(const double *theta, bool derivatives, Common *c)
 	c->lgamma_r = lgamma(c->r);
 	c->lgamma_ab = lgamma(c->a + c->b);
 	c->lgamma_b = lgamma(c->b);
-	if (derivatives)
-	{
-		c->digamma_r = digamma(c->r);
-		c->digamma_ab = digamma(c->a + c->b);
-		c->digamma_b = digamma(c->b);
-		c->trigamma_r = trigamma(c->r);
-		c->trigamma_ab = trigamma(c->a + c->b);
-		c->trigamma_b = trigamma(c->b);
-	}
+	c->digamma_r = digamma(c->r);
+	c->digamma_ab = digamma(c->a + c->b);
+	c->digamma_b = digamma(c->b);
+	c->trigamma_r = trigamma(c->r);
+	c->trigamma_ab = trigamma(c->a + c->b);
+	c->trigamma_b = trigamma(c->b);
 }
 
 /*
@@ -192,12 +178,11 @@ family_objective(const double *theta, double *grad, double *hess, void *arg)
 {
 	const FamilyData *data = arg;
 	const ModelRows *rows = data->rows;
-	bool		derivatives = grad != NULL;
 	Common		c;
 	Sums		s;
 
 	memset(&s, 0, sizeof(Sums));
-	common_init(theta, derivatives, &c);
+	common_init(theta, &c);
 	for (int gi = 0; gi < data->ngroups; gi++)
 	{
 		const FrequencyGroup *group = &data->groups[gi];
@@ -207,20 +192,19 @@ family_objective(const double *theta, double *grad, double *hess, void *arg)
 		double		bx = c.b + x + data->shift - 1;
 		double		lc = alive ? c.log_a - log(bx) : 0.0;
 
-		add_group_terms(&c, x, data->shift, group->weight, derivatives, &s);
+		add_group_terms(&c, x, data->shift, group->weight, &s);
 		for (int64 i = group->first; i < group->first + group->count; i++)
 		{
 			CHECK_FOR_INTERRUPTS();
-			add_row_terms(&c, &rows->rows[i], k, alive, lc, bx, derivatives, &s);
+			add_row_terms(&c, &rows->rows[i], k, alive, lc, bx, &s);
 		}
 	}
-	if (derivatives)
-		for (int i = 0; i < NPARAMS; i++)
-		{
-			grad[i] = -s.g[i] / rows->customers;
-			for (int j = 0; j < NPARAMS; j++)
-				hess[i * NPARAMS + j] = -(i <= j ? s.h[i][j] : s.h[j][i]) / rows->customers;
-		}
+	for (int i = 0; i < NPARAMS; i++)
+	{
+		grad[i] = -s.g[i] / rows->customers;
+		for (int j = 0; j < NPARAMS; j++)
+			hess[i * NPARAMS + j] = -(i <= j ? s.h[i][j] : s.h[j][i]) / rows->customers;
+	}
 	return -s.ll / rows->customers;
 }
 

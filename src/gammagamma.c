@@ -50,9 +50,9 @@ typedef struct RowSums
 				x_inv_y2;
 } RowSums;
 
-/* The row sums at gamma; the reciprocals only when derivatives are wanted. */
+/* The row sums at gamma. */
 static void
-row_sums(const ModelRows *rows, double gamma, bool derivatives, RowSums *s)
+row_sums(const ModelRows *rows, double gamma, RowSums *s)
 {
 	memset(s, 0, sizeof(RowSums));
 	for (int64 i = 0; i < rows->nrows; i++)
@@ -61,19 +61,15 @@ row_sums(const ModelRows *rows, double gamma, bool derivatives, RowSums *s)
 		double		y = row->x * row->v + gamma;
 		double		w = row->weight;
 		double		log_y = log(y);
+		double		inv = 1.0 / y;
 
 		CHECK_FOR_INTERRUPTS();
 		s->log_y += w * log_y;
 		s->x_log_y += w * row->x * log_y;
-		if (derivatives)
-		{
-			double		inv = 1.0 / y;
-
-			s->inv_y += w * inv;
-			s->x_inv_y += w * row->x * inv;
-			s->inv_y2 += w * inv * inv;
-			s->x_inv_y2 += w * row->x * inv * inv;
-		}
+		s->inv_y += w * inv;
+		s->x_inv_y += w * row->x * inv;
+		s->inv_y2 += w * inv * inv;
+		s->x_inv_y2 += w * row->x * inv * inv;
 	}
 }
 
@@ -89,48 +85,41 @@ spend_objective(const double *theta, double *grad, double *hess, void *arg)
 				q = theta[Q],
 				gamma = theta[GAMMA];
 	double		n = data->rows->customers;
-	bool		derivatives = grad != NULL;
 	double		ll = 0.0,
 				g[NPARAMS] = {0},
 				h[NPARAMS][NPARAMS] = {{0}};
 	RowSums		s;
 
-	row_sums(data->rows, gamma, derivatives, &s);
+	row_sums(data->rows, gamma, &s);
 	for (int gi = 0; gi < data->ngroups; gi++)
 	{
 		double		x = data->groups[gi].x;
 		double		w = data->groups[gi].weight;
 		double		px = p * x;
 
-		ll += w * (lgamma(px + q) - lgamma(px) - lgamma(q));
-		if (derivatives)
-		{
-			double		psi = digamma(px + q);
-			double		tri = trigamma(px + q);
+		double		psi = digamma(px + q);
+		double		tri = trigamma(px + q);
 
-			g[P] += w * x * (psi - digamma(px));
-			g[Q] += w * (psi - digamma(q));
-			h[P][P] += w * x * x * (tri - trigamma(px));
-			h[P][Q] += w * x * tri;
-			h[Q][Q] += w * (tri - trigamma(q));
-		}
+		ll += w * (lgamma(px + q) - lgamma(px) - lgamma(q));
+		g[P] += w * x * (psi - digamma(px));
+		g[Q] += w * (psi - digamma(q));
+		h[P][P] += w * x * x * (tri - trigamma(px));
+		h[P][Q] += w * x * tri;
+		h[Q][Q] += w * (tri - trigamma(q));
 	}
 	ll += n * q * log(gamma) + p * data->sum_x_log_xm - data->sum_log_m -
 		p * s.x_log_y - q * s.log_y;
-	if (derivatives)
+	g[P] += data->sum_x_log_xm - s.x_log_y;
+	g[Q] += n * log(gamma) - s.log_y;
+	g[GAMMA] = n * q / gamma - p * s.x_inv_y - q * s.inv_y;
+	h[P][GAMMA] = -s.x_inv_y;
+	h[Q][GAMMA] = n / gamma - s.inv_y;
+	h[GAMMA][GAMMA] = -n * q / (gamma * gamma) + p * s.x_inv_y2 + q * s.inv_y2;
+	for (int i = 0; i < NPARAMS; i++)
 	{
-		g[P] += data->sum_x_log_xm - s.x_log_y;
-		g[Q] += n * log(gamma) - s.log_y;
-		g[GAMMA] = n * q / gamma - p * s.x_inv_y - q * s.inv_y;
-		h[P][GAMMA] = -s.x_inv_y;
-		h[Q][GAMMA] = n / gamma - s.inv_y;
-		h[GAMMA][GAMMA] = -n * q / (gamma * gamma) + p * s.x_inv_y2 + q * s.inv_y2;
-		for (int i = 0; i < NPARAMS; i++)
-		{
-			grad[i] = -g[i] / n;
-			for (int j = 0; j < NPARAMS; j++)
-				hess[i * NPARAMS + j] = -(i <= j ? h[i][j] : h[j][i]) / n;
-		}
+		grad[i] = -g[i] / n;
+		for (int j = 0; j < NPARAMS; j++)
+			hess[i * NPARAMS + j] = -(i <= j ? h[i][j] : h[j][i]) / n;
 	}
 	return -ll / n;
 }

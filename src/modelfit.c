@@ -48,11 +48,34 @@ typedef struct RowEntry
 	char		status;
 } RowEntry;
 
+/* The 64-bit finalizer of MurmurHash3: every input bit affects every output bit. */
+static inline uint64
+mix64(uint64 h)
+{
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return h;
+}
+
+/* Hash of a row key, from the bits of its three doubles. */
+static inline uint32
+row_key_hash(RowKey key)
+{
+	uint64		bits[3];
+
+	memcpy(bits, &key, sizeof(bits));
+	return (uint32) mix64(hash_combine64(hash_combine64(mix64(bits[0]), mix64(bits[1])),
+										 mix64(bits[2])));
+}
+
 #define SH_PREFIX		rowhash
 #define SH_ELEMENT_TYPE RowEntry
 #define SH_KEY_TYPE		RowKey
 #define SH_KEY			key
-#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) &(k), sizeof(RowKey))
+#define SH_HASH_KEY(tb, k) row_key_hash(k)
 #define SH_EQUAL(tb, a, b) ((a).x == (b).x && (a).v == (b).v && (a).t == (b).t)
 #define SH_SCOPE		static inline
 #define SH_DECLARE
@@ -83,14 +106,14 @@ agg_context(FunctionCallInfo fcinfo)
 	return mcxt;
 }
 
-/* A fresh, empty state of the given kind in mcxt. */
+/* A fresh, empty state of the given kind in mcxt, sized for "expected" rows. */
 static ModelState *
-state_create(MemoryContext mcxt, char kind)
+state_create(MemoryContext mcxt, char kind, uint32 expected)
 {
 	ModelState *state = MemoryContextAlloc(mcxt, sizeof(ModelState));
 
 	state->kind = kind;
-	state->rows = rowhash_create(mcxt, 256, NULL);
+	state->rows = rowhash_create(mcxt, Max(expected, 256), NULL);
 	return state;
 }
 
@@ -233,7 +256,7 @@ transition_state(FunctionCallInfo fcinfo, char kind)
 	MemoryContext mcxt = agg_context(fcinfo);
 
 	if (PG_ARGISNULL(0))
-		return state_create(mcxt, kind);
+		return state_create(mcxt, kind, 0);
 	return (ModelState *) PG_GETARG_POINTER(0);
 }
 
@@ -344,7 +367,8 @@ PG_FUNCTION_INFO_V1(model_rows_combine);
 /*
  * Combine two partial states.  Not strict: either may be NULL (a worker that
  * saw no row), and a NULL first state gets a copy in the aggregate context
- * rather than a pointer to the second one.
+ * rather than a pointer to the second one.  The copy is sized for the second
+ * state's rows at once, so it never grows while they are copied.
  */
 Datum
 model_rows_combine(PG_FUNCTION_ARGS)
@@ -361,7 +385,7 @@ model_rows_combine(PG_FUNCTION_ARGS)
 	}
 	from = (ModelState *) PG_GETARG_POINTER(1);
 	if (into == NULL)
-		into = state_create(mcxt, from->kind);
+		into = state_create(mcxt, from->kind, from->rows->members);
 	state_merge(into, from);
 	PG_RETURN_POINTER(into);
 }
@@ -427,7 +451,7 @@ model_rows_deserialize(PG_FUNCTION_ARGS)
 	count = pq_getmsgint64(&buf);
 	check_state(count >= 0 && count == (buf.len - buf.cursor) / 32 &&
 				(buf.len - buf.cursor) % 32 == 0);
-	state = state_create(mcxt, kind);
+	state = state_create(mcxt, kind, (uint32) count);
 	for (int64 i = 0; i < count; i++)
 	{
 		double		x = pq_getmsgfloat8(&buf);
@@ -444,13 +468,10 @@ model_rows_deserialize(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state);
 }
 
-/* qsort order of rows: by x, then v, then t. */
-static int
-row_cmp(const void *a, const void *b)
+/* Order of rows: by x, then v, then t. */
+static inline int
+row_cmp(const ModelRow *ra, const ModelRow *rb)
 {
-	const ModelRow *ra = a;
-	const ModelRow *rb = b;
-
 	if (ra->x != rb->x)
 		return ra->x < rb->x ? -1 : 1;
 	if (ra->v != rb->v)
@@ -459,6 +480,31 @@ row_cmp(const void *a, const void *b)
 		return ra->t < rb->t ? -1 : 1;
 	return 0;
 }
+
+#if PG_VERSION_NUM >= 140000
+/* sort_rows(rows, n): an introsort specialized to ModelRow and row_cmp. */
+#define ST_SORT			sort_rows
+#define ST_ELEMENT_TYPE ModelRow
+#define ST_COMPARE(a, b) row_cmp(a, b)
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE		static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+#else
+/* row_cmp for qsort. */
+static int
+row_qsort_cmp(const void *a, const void *b)
+{
+	return row_cmp(a, b);
+}
+
+/* sort_rows(rows, n) where PostgreSQL has no sort template: qsort, same order. */
+static void
+sort_rows(ModelRow *rows, size_t n)
+{
+	qsort(rows, n, sizeof(ModelRow), row_qsort_cmp);
+}
+#endif
 
 /*
  * In a final function: the state's rows, sorted, with their total weight.
@@ -490,7 +536,7 @@ model_rows_get(FunctionCallInfo fcinfo, ModelRows *rows)
 		row->weight = entry->weight;
 	}
 	Assert(n == rows->nrows);
-	qsort(rows->rows, rows->nrows, sizeof(ModelRow), row_cmp);
+	sort_rows(rows->rows, rows->nrows);
 	for (int64 i = 0; i < rows->nrows; i++)
 		rows->customers += rows->rows[i].weight;
 	if (!isfinite(rows->customers))

@@ -122,21 +122,36 @@ newton_direction(int n, const double *h, const double *g, double *d)
 	return false;
 }
 
-/* Objective, gradient and Hessian with respect to phi = log(theta). */
-static double
-evaluate_log_scale(OptimObjective fn, void *arg, int n, const double *theta,
-				   double *g_phi, double *h_phi)
+/* A point of the search, with the objective and its derivatives in phi. */
+typedef struct Point
+{
+	double		phi[OPTIM_MAX_PARAMS];
+	double		theta[OPTIM_MAX_PARAMS];
+	double		value;
+	double		g[OPTIM_MAX_PARAMS];
+	double		h[N2];
+} Point;
+
+/*
+ * Evaluate the objective at phi: theta = exp(phi), then the gradient and
+ * Hessian with respect to phi from those with respect to theta:
+ * g_phi = theta g, H_phi = D H D + diag(g_phi) with D = diag(theta).
+ */
+static void
+evaluate(OptimObjective fn, void *arg, int n, Point *point)
 {
 	double		g[OPTIM_MAX_PARAMS];
 	double		h[N2];
-	double		value = fn(theta, g, h, arg);
 
 	for (int i = 0; i < n; i++)
-		g_phi[i] = theta[i] * g[i];
+		point->theta[i] = exp(point->phi[i]);
+	point->value = fn(point->theta, g, h, arg);
+	for (int i = 0; i < n; i++)
+		point->g[i] = point->theta[i] * g[i];
 	for (int i = 0; i < n; i++)
 		for (int j = 0; j < n; j++)
-			h_phi[i * n + j] = theta[i] * theta[j] * h[i * n + j] + (i == j ? g_phi[i] : 0.0);
-	return value;
+			point->h[i * n + j] = point->theta[i] * point->theta[j] * h[i * n + j] +
+				(i == j ? point->g[i] : 0.0);
 }
 
 /*
@@ -211,37 +226,31 @@ set_run_off(OptimResult *result, int which, const double *phi, const double *sta
 
 /*
  * Backtrack from the full step d until the objective decreases enough
- * (Armijo); store the accepted point in phi/theta.  False if none does
- * before the step becomes too small to move phi at all.
+ * (Armijo) and store the accepted point in *next.  False if none does
+ * before the step becomes too small to move phi at all.  Trial points are
+ * evaluated with their derivatives, which the next iteration needs when
+ * the trial is accepted (near the maximum, the full step always is).
  */
 static bool
-line_search(OptimObjective fn, void *arg, int n, double value, double slope,
-			const double *d, double *phi, double *theta)
+line_search(OptimObjective fn, void *arg, int n, const Point *current, double slope,
+			const double *d, Point *next)
 {
 	double		step = 1.0;
 
 	for (int halving = 0; halving < MAX_HALVINGS; halving++, step *= 0.5)
 	{
-		double		trial_phi[OPTIM_MAX_PARAMS];
-		double		trial_theta[OPTIM_MAX_PARAMS];
-		double		trial;
 		bool		moved = false;
 
 		for (int i = 0; i < n; i++)
 		{
-			trial_phi[i] = phi[i] + step * d[i];
-			trial_theta[i] = exp(trial_phi[i]);
-			moved |= trial_phi[i] != phi[i];
+			next->phi[i] = current->phi[i] + step * d[i];
+			moved |= next->phi[i] != current->phi[i];
 		}
 		if (!moved)
 			return false;
-		trial = fn(trial_theta, NULL, NULL, arg);
-		if (isfinite(trial) && trial <= value + ARMIJO * step * slope)
-		{
-			memcpy(phi, trial_phi, n * sizeof(double));
-			memcpy(theta, trial_theta, n * sizeof(double));
+		evaluate(fn, arg, n, next);
+		if (isfinite(next->value) && next->value <= current->value + ARMIJO * step * slope)
 			return true;
-		}
 	}
 	return false;
 }
@@ -255,49 +264,50 @@ void
 optim_minimize(OptimObjective fn, void *arg, int n, double customers,
 			   double *theta, OptimResult *result)
 {
-	double		phi[OPTIM_MAX_PARAMS];
+	Point		points[2];
+	Point	   *current = &points[0];
 	double		start[OPTIM_MAX_PARAMS];
 
 	Assert(n <= OPTIM_MAX_PARAMS);
 	memset(result, 0, sizeof(OptimResult));
 	result->which = -1;
 	for (int i = 0; i < n; i++)
-		start[i] = phi[i] = log(theta[i]);
+		start[i] = current->phi[i] = log(theta[i]);
+	evaluate(fn, arg, n, current);
 
 	for (int iteration = 0;; iteration++)
 	{
-		double		g[OPTIM_MAX_PARAMS];
-		double		h[N2];
+		Point	   *next = current == &points[0] ? &points[1] : &points[0];
 		double		d[OPTIM_MAX_PARAMS];
-		double		value,
-					slope = 0.0,
+		double		slope = 0.0,
 					longest = 0.0;
 		bool		newton;
+		int			which;
 
 		CHECK_FOR_INTERRUPTS();
-		value = evaluate_log_scale(fn, arg, n, theta, g, h);
+		memcpy(theta, current->theta, n * sizeof(double));
 		result->iterations = iteration;
-		result->value = value;
+		result->value = current->value;
 		result->gradient_norm = 0.0;
 		for (int i = 0; i < n; i++)
-			result->gradient_norm = Max(result->gradient_norm, fabs(g[i]));
-		if (!isfinite(value) || !isfinite(result->gradient_norm))
+			result->gradient_norm = Max(result->gradient_norm, fabs(current->g[i]));
+		if (!isfinite(current->value) || !isfinite(result->gradient_norm))
 		{
 			result->status = OPTIM_STALLED;
 			return;
 		}
 
-		newton = newton_direction(n, h, g, d);
+		newton = newton_direction(n, current->h, current->g, d);
 		for (int i = 0; i < n; i++)
 		{
-			slope += g[i] * d[i];
+			slope += current->g[i] * d[i];
 			longest = Max(longest, fabs(d[i]));
 		}
 		if (result->gradient_norm <= GRADIENT_TOLERANCE ||
-			(newton && -slope <= NOISE_DECREASE * (1.0 + fabs(value))))
+			(newton && -slope <= NOISE_DECREASE * (1.0 + fabs(current->value))))
 		{
 			result->status = OPTIM_CONVERGED;
-			standard_errors(n, theta, g, h, customers, result);
+			standard_errors(n, theta, current->g, current->h, customers, result);
 			return;
 		}
 		if (iteration == MAX_ITERATIONS)
@@ -311,20 +321,22 @@ optim_minimize(OptimObjective fn, void *arg, int n, double customers,
 				d[i] *= MAX_LOG_STEP / longest;
 			slope *= MAX_LOG_STEP / longest;
 		}
-		if (!line_search(fn, arg, n, value, slope, d, phi, theta))
+		if (!line_search(fn, arg, n, current, slope, d, next))
 		{
-			int			which = ran_off(n, phi, start, STALL_RUN_OFF);
-
+			which = ran_off(n, current->phi, start, STALL_RUN_OFF);
 			if (which >= 0)
-				set_run_off(result, which, phi, start);
+				set_run_off(result, which, current->phi, start);
 			else
 				result->status = OPTIM_STALLED;
 			return;
 		}
-		if (ran_off(n, phi, start, RUN_OFF) >= 0)
+		current = next;
+		which = ran_off(n, current->phi, start, RUN_OFF);
+		if (which >= 0)
 		{
+			memcpy(theta, current->theta, n * sizeof(double));
 			result->iterations = iteration + 1;
-			set_run_off(result, ran_off(n, phi, start, RUN_OFF), phi, start);
+			set_run_off(result, which, current->phi, start);
 			return;
 		}
 	}

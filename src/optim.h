@@ -9,10 +9,9 @@
 #define OPTIM_MAX_PARAMS 4
 
 /*
- * An objective: the mean negative log-likelihood per customer at theta
- * (all positive).  grad and hess are both NULL (value only) or both not:
- * then it also stores the gradient and the Hessian (row-major, n x n), both
- * with respect to theta itself.  Returns a non-finite value where the
+ * An objective: returns the mean negative log-likelihood per customer at
+ * theta (all positive), and stores its gradient and Hessian (row-major,
+ * n x n) with respect to theta.  Returns a non-finite value where the
  * likelihood cannot be evaluated.
  */
 typedef double (*OptimObjective) (const double *theta, double *grad, double *hess, void *arg);
