@@ -5,6 +5,8 @@
 -- by test/reference/models.py (mpmath, 30 digits); figures are rounded so
 -- the output does not depend on a platform's last bits.
 SET client_min_messages = warning;
+CREATE SCHEMA models_walkthrough;
+SET search_path = models_walkthrough, public;
 
 -- The CDNOW sample: 2,357 customers' orders from January 1997 to June 1998.
 -- Calibration period up to 1997-09-30, times in weeks.
@@ -124,3 +126,5 @@ SELECT plan_has('SELECT lifecycle.bgnbd_fit(frequency, recency, t) FROM customer
        (SELECT lifecycle.bgnbd_fit(frequency, recency, t) FROM customers) = (SELECT model FROM bg) AS same_bgnbd,
        (SELECT lifecycle.mbgnbd_fit(frequency, recency, t) FROM customers) = (SELECT model FROM mbg) AS same_mbgnbd,
        (SELECT lifecycle.gammagamma_fit(frequency, monetary_value) FROM customers) = (SELECT model FROM gg) AS same_gammagamma;
+
+DROP SCHEMA models_walkthrough CASCADE;
