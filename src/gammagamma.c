@@ -1,0 +1,211 @@
+/*
+ * gammagamma.c
+ *	  The Gamma-Gamma spend model (Fader, Hardie & Lee 2005, "RFM and CLV";
+ *	  Fader & Hardie, note 025): the fitting aggregate's final function and
+ *	  the per-customer expected spend per purchase.
+ *
+ * Each purchase of a customer is worth z ~ Gamma(p, nu), and nu varies
+ * across customers as Gamma(q, gamma).  For a customer with x repeat
+ * purchases of mean value m the log-likelihood is
+ *	  lgamma(px+q) - lgamma(px) - lgamma(q) + q ln(gamma)
+ *	  + (px-1) ln(m) + px ln(x) - (px+q) ln(xm+gamma).
+ * The terms in x only are computed once per distinct frequency; what
+ * remains per row is one logarithm, and the sums it feeds are linear in p
+ * and q.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "fmgr.h"
+#include "miscadmin.h"
+
+#include "models.h"
+#include "specfun.h"
+
+enum
+{
+	P, Q, GAMMA, NPARAMS = GAMMAGAMMA_NPARAMS
+};
+
+static const char *const param_names[NPARAMS] = {"p", "q", "gamma"};
+
+typedef struct SpendData
+{
+	const ModelRows *rows;
+	const FrequencyGroup *groups;
+	int			ngroups;
+	double		sum_log_m;		/* sum of w ln(m) */
+	double		sum_x_log_xm;	/* sum of w x ln(x m) */
+} SpendData;
+
+/* Sums over rows of w times ln(y), 1/y and 1/y^2, y = xm + gamma; plain and times x. */
+typedef struct RowSums
+{
+	double		log_y,
+				x_log_y,
+				inv_y,
+				x_inv_y,
+				inv_y2,
+				x_inv_y2;
+} RowSums;
+
+/* The row sums at gamma. */
+static void
+row_sums(const ModelRows *rows, double gamma, RowSums *s)
+{
+	memset(s, 0, sizeof(RowSums));
+	for (int64 i = 0; i < rows->nrows; i++)
+	{
+		const ModelRow *row = &rows->rows[i];
+		double		y = row->x * row->v + gamma;
+		double		w = row->weight;
+		double		log_y = log(y);
+		double		inv = 1.0 / y;
+
+		CHECK_FOR_INTERRUPTS();
+		s->log_y += w * log_y;
+		s->x_log_y += w * row->x * log_y;
+		s->inv_y += w * inv;
+		s->x_inv_y += w * row->x * inv;
+		s->inv_y2 += w * inv * inv;
+		s->x_inv_y2 += w * row->x * inv * inv;
+	}
+}
+
+/*
+ * The optimizer's objective: the mean negative log-likelihood per customer,
+ * with gradient and Hessian in theta = (p, q, gamma).
+ */
+static double
+spend_objective(const double *theta, double *grad, double *hess, void *arg)
+{
+	const SpendData *data = arg;
+	double		p = theta[P],
+				q = theta[Q],
+				gamma = theta[GAMMA];
+	double		n = data->rows->customers;
+	double		ll = 0.0,
+				g[NPARAMS] = {0},
+				h[NPARAMS][NPARAMS] = {{0}};
+	RowSums		s;
+
+	row_sums(data->rows, gamma, &s);
+	for (int gi = 0; gi < data->ngroups; gi++)
+	{
+		double		x = data->groups[gi].x;
+		double		w = data->groups[gi].weight;
+		double		px = p * x;
+
+		double		psi = digamma(px + q);
+		double		tri = trigamma(px + q);
+
+		ll += w * (lgamma(px + q) - lgamma(px) - lgamma(q));
+		g[P] += w * x * (psi - digamma(px));
+		g[Q] += w * (psi - digamma(q));
+		h[P][P] += w * x * x * (tri - trigamma(px));
+		h[P][Q] += w * x * tri;
+		h[Q][Q] += w * (tri - trigamma(q));
+	}
+	ll += n * q * log(gamma) + p * data->sum_x_log_xm - data->sum_log_m -
+		p * s.x_log_y - q * s.log_y;
+	g[P] += data->sum_x_log_xm - s.x_log_y;
+	g[Q] += n * log(gamma) - s.log_y;
+	g[GAMMA] = n * q / gamma - p * s.x_inv_y - q * s.inv_y;
+	h[P][GAMMA] = -s.x_inv_y;
+	h[Q][GAMMA] = n / gamma - s.inv_y;
+	h[GAMMA][GAMMA] = -n * q / (gamma * gamma) + p * s.x_inv_y2 + q * s.inv_y2;
+	for (int i = 0; i < NPARAMS; i++)
+	{
+		grad[i] = -g[i] / n;
+		for (int j = 0; j < NPARAMS; j++)
+			hess[i * NPARAMS + j] = -(i <= j ? h[i][j] : h[j][i]) / n;
+	}
+	return -ll / n;
+}
+
+PG_FUNCTION_INFO_V1(gammagamma_fit_final);
+/*
+ * Final function of lifecycle.gammagamma_fit.  The rows are the customers
+ * with repeat purchases (the transition leaves out the others).  Starts at
+ * p = 1, q = 2, gamma = the mean of m, where the model's mean spend pgamma/(q-1)
+ * equals the observed mean.
+ */
+Datum
+gammagamma_fit_final(PG_FUNCTION_ARGS)
+{
+	ModelRows	rows;
+	SpendData	data;
+	ModelFit	fit;
+	double		sum_m = 0.0;
+
+	if (!model_rows_get(fcinfo, &rows))
+		PG_RETURN_NULL();
+	memset(&fit, 0, sizeof(ModelFit));
+	fit.nparams = NPARAMS;
+	if (rows.nrows == 0)
+	{
+		for (int i = 0; i < NPARAMS; i++)
+			fit.params[i] = fit.se[i] = NAN;
+		fit.log_likelihood = NAN;
+		fit.customers = 0.0;
+		fit.message = "no customer made a repeat purchase, so spend per purchase cannot be estimated";
+		PG_RETURN_DATUM(model_fit_datum(fcinfo, &fit));
+	}
+
+	data.rows = &rows;
+	data.groups = model_rows_groups(&rows, &data.ngroups);
+	data.sum_log_m = 0.0;
+	data.sum_x_log_xm = 0.0;
+	for (int64 i = 0; i < rows.nrows; i++)
+	{
+		const ModelRow *row = &rows.rows[i];
+
+		data.sum_log_m += row->weight * log(row->v);
+		data.sum_x_log_xm += row->weight * row->x * log(row->x * row->v);
+		sum_m += row->weight * row->v;
+	}
+	fit.params[P] = 1.0;
+	fit.params[Q] = 2.0;
+	fit.params[GAMMA] = sum_m / rows.customers;
+	model_fit_run(spend_objective, &data, param_names, &rows, &fit);
+	PG_RETURN_DATUM(model_fit_datum(fcinfo, &fit));
+}
+
+/*
+ * Expected spend per purchase of a customer with x repeat purchases of mean
+ * value m: the posterior mean p (gamma + x m) / (p x + q - 1), a weighted
+ * average of the population mean p gamma / (q - 1) and m.  Without repeat
+ * purchases (x = 0) that is the population mean.  Errors where the model
+ * gives an infinite mean (p x + q <= 1).
+ */
+double
+gammagamma_expected_spend(const double *params, double x, double m)
+{
+	double		p = params[P],
+				q = params[Q],
+				gamma = params[GAMMA];
+	double		denominator = p * x + q - 1;
+
+	if (!(denominator > 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("expected spend is infinite under this model"),
+				 errdetail("With q = %g and p x = %g, p x + q is not above 1.", q, p * x),
+				 errhint("A Gamma-Gamma model with q <= 1 has no finite mean spend for customers without repeat purchases.")));
+	return p * (gamma + (x > 0 ? x * m : 0.0)) / denominator;
+}
+
+PG_FUNCTION_INFO_V1(gammagamma_expected_spend_sql);
+/* lifecycle.expected_spend(gammagamma, frequency, monetary_value). */
+Datum
+gammagamma_expected_spend_sql(PG_FUNCTION_ARGS)
+{
+	double		params[NPARAMS];
+	double		x = PG_GETARG_FLOAT8(1);
+	double		m = PG_GETARG_FLOAT8(2);
+
+	model_read(PG_GETARG_HEAPTUPLEHEADER(0), NPARAMS, params);
+	check_spend_history(x, m);
+	PG_RETURN_FLOAT8(gammagamma_expected_spend(params, x, m));
+}
