@@ -24,6 +24,12 @@ CREATE TABLE lifecycle.segment_views (
                    CHECK (frequency_basis IN ('orders', 'purchase_days')),
   rule_set         text NOT NULL DEFAULT 'default',
   btyd_unit        text NOT NULL DEFAULT 'day' CHECK (btyd_unit IN ('day', 'week')),
+  models           boolean NOT NULL DEFAULT false,
+  prediction_days  integer NOT NULL DEFAULT 90 CHECK (prediction_days > 0),
+  clv_periods      integer NOT NULL DEFAULT 4 CHECK (clv_periods > 0),
+  clv_period_days  integer NOT NULL DEFAULT 91 CHECK (clv_period_days > 0),
+  clv_discount_rate double precision NOT NULL DEFAULT 0.025
+                   CHECK (clv_discount_rate >= 0 AND clv_discount_rate < 'Infinity'::double precision),
   lock_timeout     interval NOT NULL DEFAULT '10 minutes',
   keep_transitions boolean NOT NULL DEFAULT true,
   created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -53,6 +59,11 @@ COMMENT ON COLUMN lifecycle.segment_views.score_method IS 'RFM scoring: quantile
 COMMENT ON COLUMN lifecycle.segment_views.frequency_basis IS 'F counts orders or purchase_days';
 COMMENT ON COLUMN lifecycle.segment_views.rule_set IS 'Segment rule set (lifecycle.segment_rules)';
 COMMENT ON COLUMN lifecycle.segment_views.btyd_unit IS 'Time unit of the BTYD columns: day or week';
+COMMENT ON COLUMN lifecycle.segment_views.models IS 'Fit BG/NBD and Gamma-Gamma over the view''s customers at each refresh and fill the prediction columns';
+COMMENT ON COLUMN lifecycle.segment_views.prediction_days IS 'Horizon of expected_purchases, in days';
+COMMENT ON COLUMN lifecycle.segment_views.clv_periods IS 'CLV: number of periods summed';
+COMMENT ON COLUMN lifecycle.segment_views.clv_period_days IS 'CLV: length of one period, in days';
+COMMENT ON COLUMN lifecycle.segment_views.clv_discount_rate IS 'CLV: discount rate per period (0.025 = 2.5 % a period)';
 COMMENT ON COLUMN lifecycle.segment_views.lock_timeout IS 'How long a refresh waits for a lock before it fails';
 COMMENT ON COLUMN lifecycle.segment_views.keep_transitions IS 'Keep per-customer stages of the last two refreshes to count transitions';
 COMMENT ON COLUMN lifecycle.segment_views.created_at IS 'When the view was created';
@@ -147,6 +158,18 @@ COMMENT ON COLUMN lifecycle.transition_history.run_id IS 'The later refresh (lif
 COMMENT ON COLUMN lifecycle.transition_history.from_stage IS 'Stage at the previous refresh; NULL for customers new to the view';
 COMMENT ON COLUMN lifecycle.transition_history.to_stage IS 'Stage at this refresh; NULL for customers no longer in the view';
 COMMENT ON COLUMN lifecycle.transition_history.customers IS 'Customers who moved so';
+
+-- The models fitted at each refresh of a view whose settings switch them on.
+CREATE TABLE lifecycle.model_history (
+  run_id    bigint PRIMARY KEY REFERENCES lifecycle.refresh_runs ON DELETE CASCADE,
+  purchases lifecycle.bgnbd,
+  spend     lifecycle.gammagamma
+);
+SELECT pg_catalog.pg_extension_config_dump('lifecycle.model_history', '');
+COMMENT ON TABLE lifecycle.model_history IS 'BG/NBD and Gamma-Gamma fits of each refresh (parameters in the view''s BTYD unit)';
+COMMENT ON COLUMN lifecycle.model_history.run_id IS 'The refresh (lifecycle.refresh_runs)';
+COMMENT ON COLUMN lifecycle.model_history.purchases IS 'BG/NBD fit over the view''s buyers';
+COMMENT ON COLUMN lifecycle.model_history.spend IS 'Gamma-Gamma fit over the view''s repeat buyers';
 
 -- The SQL type of a column, or an error naming what is missing.
 CREATE FUNCTION lifecycle._column_type(rel regclass, col name) RETURNS regtype
@@ -249,6 +272,18 @@ scored AS (
 ),
 segments AS (
   SELECT sm.* FROM settings s, lifecycle.segment_map(s.rule_set) sm
+),
+fits AS (
+  SELECT f.purchases, f.spend,
+         -- a spend model predicts only with a finite population mean (q > 1)
+         coalesce((f.spend).converged AND (f.spend).q > 1, false) AS spend_usable,
+         CASE s.btyd_unit WHEN 'week' THEN 7.0 ELSE 1.0 END AS unit_days
+    FROM settings s,
+         (SELECT lifecycle.bgnbd_fit(x.frequency, x.recency, x.t) AS purchases,
+                 lifecycle.gammagamma_fit(x.frequency, x.monetary_value::double precision)
+                   FILTER (WHERE x.frequency > 0 AND x.monetary_value > 0) AS spend
+            FROM (SELECT (b.bt).* FROM base b) x
+           WHERE x.frequency IS NOT NULL AND (SELECT models FROM settings)) f
 )
 SELECT c.customer AS %4$I,
        s.as_of_day AS as_of,
@@ -268,9 +303,22 @@ SELECT c.customer AS %4$I,
        lifecycle.mean_interval_days(c.summary) AS mean_interval_days,
        lifecycle.aov(c.summary) AS aov,
        (c.bt).frequency AS btyd_frequency, (c.bt).recency AS btyd_recency, (c.bt).t AS btyd_t,
-       (c.bt).monetary_value AS btyd_monetary_value
+       (c.bt).monetary_value AS btyd_monetary_value,
+       CASE WHEN (f.purchases).converged THEN
+         lifecycle.p_alive(f.purchases, (c.bt).frequency, (c.bt).recency, (c.bt).t) END AS p_alive,
+       CASE WHEN (f.purchases).converged THEN
+         lifecycle.expected_purchases(f.purchases, (c.bt).frequency, (c.bt).recency, (c.bt).t,
+                                      s.prediction_days / f.unit_days) END AS expected_purchases,
+       CASE WHEN f.spend_usable AND ((c.bt).frequency = 0 OR (c.bt).monetary_value > 0) THEN
+         lifecycle.expected_spend(f.spend, (c.bt).frequency, (c.bt).monetary_value) END AS expected_spend,
+       CASE WHEN (f.purchases).converged AND f.spend_usable
+                 AND ((c.bt).frequency = 0 OR (c.bt).monetary_value > 0) THEN
+         lifecycle.clv(f.purchases, f.spend, (c.bt).frequency, (c.bt).recency, (c.bt).t,
+                       (c.bt).monetary_value, s.clv_periods, s.clv_period_days / f.unit_days,
+                       s.clv_discount_rate) END AS clv
   FROM scored c
  CROSS JOIN settings s
+ CROSS JOIN fits f
   LEFT JOIN segments g ON g.r = c.r_score AND g.f = c.f_score AND g.m = c.m_score
 $q$, settings.view_name, agg_call, order_rows, settings.customer_column);
 END $$;
@@ -405,6 +453,14 @@ BEGIN
                   SELECT %s, segment, count(*), sum(monetary) FROM %s WHERE segment IS NOT NULL GROUP BY segment',
                  run, v.view_name);
 
+  IF v.models THEN
+    EXECUTE format('INSERT INTO lifecycle.model_history
+                    SELECT %s, lifecycle.bgnbd_fit(btyd_frequency, btyd_recency, btyd_t),
+                           lifecycle.gammagamma_fit(btyd_frequency, btyd_monetary_value::double precision)
+                             FILTER (WHERE btyd_frequency > 0 AND btyd_monetary_value > 0)
+                      FROM %s WHERE btyd_frequency IS NOT NULL', run, v.view_name);
+  END IF;
+
   IF v.keep_transitions THEN
     SELECT max(p.run_id) INTO previous FROM lifecycle.refresh_runs p
      WHERE p.view_name = v.view_name AND p.run_id < run AND p.outcome = 'succeeded';
@@ -462,7 +518,11 @@ BEGIN
       ('btyd_frequency', 'BTYD frequency: repeat purchase days'),
       ('btyd_recency', 'BTYD recency: age at the last purchase (last - first purchase), in the view''s BTYD unit'),
       ('btyd_t', 'BTYD T: age at as_of (as_of - first purchase), in the view''s BTYD unit'),
-      ('btyd_monetary_value', 'BTYD monetary value: mean spend of the repeat purchase days')) AS x(col, text)
+      ('btyd_monetary_value', 'BTYD monetary value: mean spend of the repeat purchase days'),
+      ('p_alive', 'Probability the customer is still active (BG/NBD fitted at the refresh); NULL unless the view''s models are on'),
+      ('expected_purchases', 'Expected purchase days in the next prediction_days days (BG/NBD)'),
+      ('expected_spend', 'Expected value of a future purchase day (Gamma-Gamma)'),
+      ('clv', 'Customer lifetime value: expected spend over clv_periods periods of clv_period_days days, discounted by clv_discount_rate a period')) AS x(col, text)
   LOOP
     EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', settings.view_name, c.col, c.text);
   END LOOP;
@@ -488,7 +548,12 @@ CREATE FUNCTION lifecycle.create_segment_view(
   score_method     text DEFAULT 'quantile',
   frequency_basis  text DEFAULT 'orders',
   rule_set         text DEFAULT 'default',
-  btyd_unit        text DEFAULT 'day'
+  btyd_unit        text DEFAULT 'day',
+  models           boolean DEFAULT false,
+  prediction_days  integer DEFAULT 90,
+  clv_periods      integer DEFAULT 4,
+  clv_period_days  integer DEFAULT 91,
+  clv_discount_rate double precision DEFAULT 0.025
 ) RETURNS regclass
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -540,10 +605,12 @@ BEGIN
   INSERT INTO lifecycle.segment_views AS s
          (view_name, orders, customer_column, time_column, amount_column, customers, customers_key,
           time_zone, as_of, active_days, dormant_days, churn_days, cadence_factor, cadence_min_days,
-          score_method, frequency_basis, rule_set, btyd_unit)
+          score_method, frequency_basis, rule_set, btyd_unit, models, prediction_days, clv_periods,
+          clv_period_days, clv_discount_rate)
   VALUES (v.view_name, orders, customer_column, time_column, amount_column, customers, customers_key,
           time_zone, as_of, active_days, dormant_days, churn_days, cadence_factor, cadence_min_days,
-          score_method, frequency_basis, rule_set, btyd_unit)
+          score_method, frequency_basis, rule_set, btyd_unit, models, prediction_days, clv_periods,
+          clv_period_days, clv_discount_rate)
   RETURNING s.* INTO v;
 
   INSERT INTO lifecycle.refresh_runs (view_name) VALUES (v.view_name) RETURNING run_id INTO run;
@@ -555,7 +622,8 @@ BEGIN
   RETURN v.view_name::regclass;
 END $$;
 COMMENT ON FUNCTION lifecycle.create_segment_view(text, regclass, name, name, name, regclass, name, text, date,
-  integer, integer, integer, double precision, integer, text, text, text, text) IS
+  integer, integer, integer, double precision, integer, text, text, text, text, boolean, integer, integer, integer,
+  double precision) IS
   'Create a materialized segment view (one row per customer) over an orders relation, with its settings, unique index and BI companion views';
 
 -- The settings key of a segment view, or an error if it is not one.

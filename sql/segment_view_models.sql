@@ -1,0 +1,51 @@
+-- Purchase models in the segment view: with models on, each refresh fits
+-- BG/NBD and Gamma-Gamma over the view's customers, keeps the fits, and fills
+-- p_alive, expected_purchases, expected_spend and clv.  On CDNOW (weeks,
+-- calibration end 1997-09-30) the fits are the published ones.
+SET client_min_messages = warning;
+CREATE SCHEMA cdnow_view;
+SET search_path = cdnow_view, public;
+CREATE TABLE lines (line text);
+\copy lines FROM '../shared/datasets/cdnow/CDNOW_sample.txt'
+CREATE TABLE orders AS
+SELECT f[2]::int AS customer, to_date(f[3], 'YYYYMMDD') AS day, f[5]::numeric AS dollars
+  FROM (SELECT regexp_split_to_array(btrim(line), '\s+') AS f FROM lines) s;
+
+SELECT lifecycle.create_segment_view('segs', 'orders', 'customer', 'day', 'dollars',
+         as_of => '1997-09-30', btyd_unit => 'week', models => true,
+         prediction_days => 273, clv_periods => 4, clv_period_days => 91, clv_discount_rate => 0.03)
+       IS NOT NULL AS created;
+
+-- The fits kept for the build: BG/NBD r = 0.2426, alpha = 4.4136, a = 0.7929,
+-- b = 2.4259 (log-likelihood -9582.43); Gamma-Gamma p = 6.25, q = 3.74, gamma = 15.44.
+SELECT round((purchases).r::numeric, 4) AS r, round((purchases).alpha::numeric, 4) AS alpha,
+       round((purchases).a::numeric, 4) AS a, round((purchases).b::numeric, 4) AS b,
+       round((purchases).log_likelihood::numeric, 2) AS ll, (purchases).customers,
+       round((spend).p::numeric, 2) AS p, round((spend).q::numeric, 2) AS q,
+       round((spend).gamma::numeric, 2) AS gamma, (spend).customers AS repeat_buyers
+  FROM lifecycle.model_history;
+
+-- Customer 1 (x = 2, t_x = 30.43, T = 38.86): P(alive) 0.727 and 1.226 purchases
+-- expected in the next 39 weeks (273 days), as in the paper.
+SELECT customer, btyd_frequency, round(btyd_recency::numeric, 2) AS recency, round(btyd_t::numeric, 2) AS t,
+       round(p_alive::numeric, 3) AS p_alive, round(expected_purchases::numeric, 3) AS expected_purchases
+  FROM segs WHERE customer = 1;
+
+-- The columns are the public functions at the kept fits.
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE p_alive = lifecycle.p_alive(h.purchases, btyd_frequency, btyd_recency, btyd_t)
+                          AND expected_purchases = lifecycle.expected_purchases(h.purchases, btyd_frequency,
+                                                     btyd_recency, btyd_t, 39)
+                          AND expected_spend = lifecycle.expected_spend(h.spend, btyd_frequency, btyd_monetary_value)
+                          AND clv = lifecycle.clv(h.purchases, h.spend, btyd_frequency, btyd_recency, btyd_t,
+                                                  btyd_monetary_value, 4, 13, 0.03)) AS consistent
+  FROM segs, lifecycle.model_history h;
+
+-- Models off: the columns are NULL and the refresh keeps no new fit (the build's stays).
+UPDATE lifecycle.segment_views SET models = false;
+CALL lifecycle.refresh_segment_view('segs');
+SELECT count(p_alive) AS p_alive, count(clv) AS clv, (SELECT count(*) FROM lifecycle.model_history) AS fits FROM segs;
+
+SELECT lifecycle.drop_segment_view('segs');
+RESET search_path;
+DROP SCHEMA cdnow_view CASCADE;
