@@ -11,7 +11,8 @@ SELECT (:'as_of_day'::date - 90) AS earlier_day \gset
 -- Build the view as of 90 days earlier, then move it to the as-of day: the
 -- refresh history then holds the stage transitions of the last 90 days.
 SELECT lifecycle.create_segment_view(:'view', :'orders', :'customer', :'time', :'amount',
-                                     time_zone => :'zone', as_of => :'earlier_day') AS segment_view \gset
+                                     time_zone => :'zone', as_of => :'earlier_day', models => true)
+       AS segment_view \gset
 SELECT view_name AS settings_key,
        (lifecycle._companion_names(view_name))[1] AS stage_summary,
        (lifecycle._companion_names(view_name))[2] AS segment_summary,
@@ -47,8 +48,21 @@ SELECT month, customers, orders, revenue, repeat_customers,
 SELECT coalesce(from_stage::text, '(not yet a customer)') AS from_stage, to_stage, customers
   FROM :transitions WHERE from_stage IS DISTINCT FROM to_stage ORDER BY customers DESC LIMIT 12;
 
-\echo '== Ten customers most worth a win-back campaign (at risk or dormant, highest net revenue)'
-SELECT v.*
-  FROM (SELECT :"customer" AS customer, stage, segment, days_since_last_order, orders, monetary
-          FROM :segment_view WHERE stage IN ('at_risk', 'dormant')
-         ORDER BY monetary DESC LIMIT 10) v;
+\echo '== Purchase models fitted at the last refresh (time unit: days)'
+SELECT 'BG/NBD' AS model, round((purchases).r::numeric, 4) AS r, round((purchases).alpha::numeric, 3) AS alpha,
+       round((purchases).a::numeric, 4) AS a, round((purchases).b::numeric, 4) AS b,
+       (purchases).customers, (purchases).converged, round((purchases).log_likelihood::numeric, 1) AS log_likelihood
+  FROM lifecycle.model_history
+ WHERE run_id = (SELECT max(run_id) FROM lifecycle.refresh_runs WHERE view_name = :'settings_key');
+SELECT 'Gamma-Gamma' AS model, round((spend).p::numeric, 3) AS p, round((spend).q::numeric, 3) AS q,
+       round((spend).gamma::numeric, 3) AS gamma, (spend).customers AS repeat_buyers, (spend).converged
+  FROM lifecycle.model_history
+ WHERE run_id = (SELECT max(run_id) FROM lifecycle.refresh_runs WHERE view_name = :'settings_key');
+
+\echo '== Ten customers most worth a win-back campaign (at risk or dormant, highest lifetime value)'
+\echo '   clv: expected spend over the next 4 quarters of 91 days, discounted 2.5 % a quarter'
+SELECT :"customer" AS customer, stage, segment, days_since_last_order, orders, monetary,
+       round(p_alive::numeric, 3) AS p_alive, round(expected_purchases::numeric, 2) AS purchases_next_90_days,
+       round(clv::numeric, 2) AS clv
+  FROM :segment_view WHERE stage IN ('at_risk', 'dormant')
+ ORDER BY clv DESC NULLS LAST, monetary DESC LIMIT 10;
