@@ -1,92 +1,17 @@
 /*
  * modelfit.c
- *	  What the model-fitting aggregates share: their state (the distinct
- *	  input rows with their total weights), its transition, combine, portable
- *	  serialize/deserialize functions, the checks on a customer's history,
- *	  running a fit, and the model composites in and out.
- *
- * The state is a hash table keyed by the row's values, so that customers
- * with identical histories become one row carrying their total weight:
- * memory grows with the number of distinct rows, not customers.  Rows with
- * a NULL argument are left out, as aggregates do.  The fit itself happens in
- * the final functions (bgnbd.c, gammagamma.c), over the rows sorted by
- * value, so that every plan (serial, parallel, any input order) adds the
- * same numbers in the same order and gets the same estimate.
+ *	  What the model files share besides the aggregate state: the checks on
+ *	  a customer's history, running a fit and reporting its outcome, and the
+ *	  model composites in and out.
  */
 #include "postgres.h"
 
 #include <math.h>
 
-#include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "funcapi.h"
-#include "libpq/pqformat.h"
-#include "miscadmin.h"
 #include "utils/builtins.h"
 
-#include "compat.h"
 #include "models.h"
-
-/* Version of the serialized state; bump on any change of layout. */
-#define MODEL_STATE_FORMAT	1
-
-/* What a state's rows are. */
-#define KIND_PURCHASE	'p'		/* (frequency, recency, T) */
-#define KIND_SPEND		's'		/* (frequency, mean spend) */
-
-typedef struct RowKey
-{
-	double		x;
-	double		v;
-	double		t;
-} RowKey;
-
-typedef struct RowEntry
-{
-	RowKey		key;
-	double		weight;
-	char		status;
-} RowEntry;
-
-/* The 64-bit finalizer of MurmurHash3: every input bit affects every output bit. */
-static inline uint64
-mix64(uint64 h)
-{
-	h ^= h >> 33;
-	h *= UINT64CONST(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
-	h ^= h >> 33;
-	return h;
-}
-
-/* Hash of a row key, from the bits of its three doubles. */
-static inline uint32
-row_key_hash(RowKey key)
-{
-	uint64		bits[3];
-
-	memcpy(bits, &key, sizeof(bits));
-	return (uint32) mix64(hash_combine64(hash_combine64(mix64(bits[0]), mix64(bits[1])),
-										 mix64(bits[2])));
-}
-
-#define SH_PREFIX		rowhash
-#define SH_ELEMENT_TYPE RowEntry
-#define SH_KEY_TYPE		RowKey
-#define SH_KEY			key
-#define SH_HASH_KEY(tb, k) row_key_hash(k)
-#define SH_EQUAL(tb, a, b) ((a).x == (b).x && (a).v == (b).v && (a).t == (b).t)
-#define SH_SCOPE		static inline
-#define SH_DECLARE
-#define SH_DEFINE
-#include "lib/simplehash.h"
-
-typedef struct ModelState
-{
-	char		kind;
-	rowhash_hash *rows;
-} ModelState;
 
 /* A problem with one input row: what is wrong, and why it matters. */
 typedef struct RowProblem
@@ -94,28 +19,6 @@ typedef struct RowProblem
 	const char *message;
 	const char *detail;
 } RowProblem;
-
-/* The aggregate's memory context; errors outside an aggregate. */
-static MemoryContext
-agg_context(FunctionCallInfo fcinfo)
-{
-	MemoryContext mcxt;
-
-	if (!AggCheckCallContext(fcinfo, &mcxt))
-		elog(ERROR, "model fit support function called in non-aggregate context");
-	return mcxt;
-}
-
-/* A fresh, empty state of the given kind in mcxt, sized for "expected" rows. */
-static ModelState *
-state_create(MemoryContext mcxt, char kind, uint32 expected)
-{
-	ModelState *state = MemoryContextAlloc(mcxt, sizeof(ModelState));
-
-	state->kind = kind;
-	state->rows = rowhash_create(mcxt, Max(expected, 256), NULL);
-	return state;
-}
 
 /* True if x is a whole number >= 0. */
 static inline bool
@@ -189,6 +92,24 @@ report_problem(const RowProblem *problem, const char *hint)
 			 errhint("%s", hint)));
 }
 
+/* True if (x, t_x, T) is a valid purchase history. */
+bool
+purchase_history_valid(double x, double t_x, double t)
+{
+	RowProblem	problem;
+
+	return purchase_history_ok(x, t_x, t, &problem);
+}
+
+/* True if (x, m) is a valid spend history. */
+bool
+spend_history_valid(double x, double m)
+{
+	RowProblem	problem;
+
+	return spend_history_ok(x, m, &problem);
+}
+
 /* Error unless (x, t_x, T) is a valid purchase history. */
 void
 check_purchase_history(double x, double t_x, double t)
@@ -210,7 +131,7 @@ check_spend_history(double x, double m)
 }
 
 /* Error unless a row weight is positive and finite. */
-static void
+void
 check_weight(double weight)
 {
 	if (!(isfinite(weight) && weight > 0))
@@ -219,331 +140,6 @@ check_weight(double weight)
 				 errmsg("weight must be a positive finite number"),
 				 errdetail("A weight is the number of customers sharing the row's values."),
 				 errhint("Leave out rows that stand for no customer.")));
-}
-
-/* Add weight to the row with key (x, v, t), creating it if new. */
-static void
-state_add(ModelState *state, double x, double v, double t, double weight)
-{
-	RowKey		key;
-	RowEntry   *entry;
-	bool		found;
-
-	/* -0.0 == 0.0, but hash_bytes tells them apart */
-	key.x = x == 0 ? 0.0 : x;
-	key.v = v == 0 ? 0.0 : v;
-	key.t = t == 0 ? 0.0 : t;
-	entry = rowhash_insert(state->rows, key, &found);
-	if (!found)
-		entry->weight = weight;
-	else
-	{
-		entry->weight += weight;
-		if (!isfinite(entry->weight))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("total weight out of range")));
-	}
-}
-
-/*
- * The state for a transition call: the existing one, or a new one of the
- * given kind when the first argument is NULL.
- */
-static ModelState *
-transition_state(FunctionCallInfo fcinfo, char kind)
-{
-	MemoryContext mcxt = agg_context(fcinfo);
-
-	if (PG_ARGISNULL(0))
-		return state_create(mcxt, kind, 0);
-	return (ModelState *) PG_GETARG_POINTER(0);
-}
-
-/* True if any argument after the state is NULL: such rows are left out. */
-static bool
-row_has_null(FunctionCallInfo fcinfo)
-{
-	for (int i = 1; i < PG_NARGS(); i++)
-		if (PG_ARGISNULL(i))
-			return true;
-	return false;
-}
-
-/* The row's weight: its last argument if the aggregate has one, else 1. */
-static double
-row_weight(FunctionCallInfo fcinfo, int unweighted_nargs)
-{
-	double		weight;
-
-	if (PG_NARGS() == unweighted_nargs)
-		return 1.0;
-	weight = PG_GETARG_FLOAT8(unweighted_nargs);
-	check_weight(weight);
-	return weight;
-}
-
-PG_FUNCTION_INFO_V1(model_purchase_rows_trans);
-/*
- * Transition of bgnbd_fit and mbgnbd_fit: (state, frequency, recency, T
- * [, weight]).  Checks the row and adds its weight.
- */
-Datum
-model_purchase_rows_trans(PG_FUNCTION_ARGS)
-{
-	ModelState *state;
-	double		x,
-				t_x,
-				t,
-				weight;
-
-	if (row_has_null(fcinfo))
-	{
-		agg_context(fcinfo);
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
-	}
-	x = PG_GETARG_FLOAT8(1);
-	t_x = PG_GETARG_FLOAT8(2);
-	t = PG_GETARG_FLOAT8(3);
-	check_purchase_history(x, t_x, t);
-	weight = row_weight(fcinfo, 4);
-	state = transition_state(fcinfo, KIND_PURCHASE);
-	state_add(state, x, t_x, t, weight);
-	PG_RETURN_POINTER(state);
-}
-
-PG_FUNCTION_INFO_V1(model_spend_rows_trans);
-/*
- * Transition of gammagamma_fit: (state, frequency, monetary_value
- * [, weight]).  Customers without repeat purchases have no mean repeat
- * spend and are left out; the state is still created, so that a fit over
- * only such customers can say so.
- */
-Datum
-model_spend_rows_trans(PG_FUNCTION_ARGS)
-{
-	ModelState *state;
-	double		x,
-				m,
-				weight;
-
-	if (row_has_null(fcinfo))
-	{
-		agg_context(fcinfo);
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
-	}
-	x = PG_GETARG_FLOAT8(1);
-	m = PG_GETARG_FLOAT8(2);
-	check_spend_history(x, m);
-	weight = row_weight(fcinfo, 3);
-	state = transition_state(fcinfo, KIND_SPEND);
-	if (x > 0)
-		state_add(state, x, m, 0.0, weight);
-	PG_RETURN_POINTER(state);
-}
-
-/* Add every row of "from" into "into". */
-static void
-state_merge(ModelState *into, ModelState *from)
-{
-	rowhash_iterator iterator;
-	RowEntry   *entry;
-
-	if (into->kind != from->kind)
-		elog(ERROR, "cannot combine model fit states of different kinds");
-	rowhash_start_iterate(from->rows, &iterator);
-	while ((entry = rowhash_iterate(from->rows, &iterator)) != NULL)
-	{
-		CHECK_FOR_INTERRUPTS();
-		state_add(into, entry->key.x, entry->key.v, entry->key.t, entry->weight);
-	}
-}
-
-PG_FUNCTION_INFO_V1(model_rows_combine);
-/*
- * Combine two partial states.  Not strict: either may be NULL (a worker that
- * saw no row), and a NULL first state gets a copy in the aggregate context
- * rather than a pointer to the second one.  The copy is sized for the second
- * state's rows at once, so it never grows while they are copied.
- */
-Datum
-model_rows_combine(PG_FUNCTION_ARGS)
-{
-	MemoryContext mcxt = agg_context(fcinfo);
-	ModelState *into = PG_ARGISNULL(0) ? NULL : (ModelState *) PG_GETARG_POINTER(0);
-	ModelState *from;
-
-	if (PG_ARGISNULL(1))
-	{
-		if (into == NULL)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(into);
-	}
-	from = (ModelState *) PG_GETARG_POINTER(1);
-	if (into == NULL)
-		into = state_create(mcxt, from->kind, from->rows->members);
-	state_merge(into, from);
-	PG_RETURN_POINTER(into);
-}
-
-PG_FUNCTION_INFO_V1(model_rows_serialize);
-/*
- * Serialize a state field by field in network byte order behind a format
- * version byte: version, kind, row count, then (x, v, t, weight) per row.
- */
-Datum
-model_rows_serialize(PG_FUNCTION_ARGS)
-{
-	ModelState *state = (ModelState *) PG_GETARG_POINTER(0);
-	rowhash_iterator iterator;
-	RowEntry   *entry;
-	StringInfoData buf;
-
-	agg_context(fcinfo);
-	pq_begintypsend(&buf);
-	pq_sendbyte(&buf, MODEL_STATE_FORMAT);
-	pq_sendbyte(&buf, state->kind);
-	pq_sendint64(&buf, state->rows->members);
-	rowhash_start_iterate(state->rows, &iterator);
-	while ((entry = rowhash_iterate(state->rows, &iterator)) != NULL)
-	{
-		pq_sendfloat8(&buf, entry->key.x);
-		pq_sendfloat8(&buf, entry->key.v);
-		pq_sendfloat8(&buf, entry->key.t);
-		pq_sendfloat8(&buf, entry->weight);
-	}
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
-}
-
-/* Reject a serialized state that cannot be ours. */
-static inline void
-check_state(bool ok)
-{
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid serialized model fit state"),
-				 errdetail("The state was written by another version of lifecycle or is damaged.")));
-}
-
-PG_FUNCTION_INFO_V1(model_rows_deserialize);
-/* Rebuild a state from model_rows_serialize's bytes, validating every row. */
-Datum
-model_rows_deserialize(PG_FUNCTION_ARGS)
-{
-	MemoryContext mcxt = agg_context(fcinfo);
-	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
-	StringInfoData buf;
-	ModelState *state;
-	RowProblem	problem;
-	char		kind;
-	int64		count;
-
-	initReadOnlyStringInfo(&buf, VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
-	check_state(buf.len >= 2 + 8);
-	check_state(pq_getmsgbyte(&buf) == MODEL_STATE_FORMAT);
-	kind = pq_getmsgbyte(&buf);
-	check_state(kind == KIND_PURCHASE || kind == KIND_SPEND);
-	count = pq_getmsgint64(&buf);
-	check_state(count >= 0 && count == (buf.len - buf.cursor) / 32 &&
-				(buf.len - buf.cursor) % 32 == 0);
-	state = state_create(mcxt, kind, (uint32) count);
-	for (int64 i = 0; i < count; i++)
-	{
-		double		x = pq_getmsgfloat8(&buf);
-		double		v = pq_getmsgfloat8(&buf);
-		double		t = pq_getmsgfloat8(&buf);
-		double		weight = pq_getmsgfloat8(&buf);
-
-		CHECK_FOR_INTERRUPTS();
-		check_state(isfinite(weight) && weight > 0 &&
-					(kind == KIND_PURCHASE ? purchase_history_ok(x, v, t, &problem)
-					 : spend_history_ok(x, v, &problem) && x > 0 && t == 0));
-		state_add(state, x, v, t, weight);
-	}
-	PG_RETURN_POINTER(state);
-}
-
-/* Order of rows: by x, then v, then t. */
-static inline int
-row_cmp(const ModelRow *ra, const ModelRow *rb)
-{
-	if (ra->x != rb->x)
-		return ra->x < rb->x ? -1 : 1;
-	if (ra->v != rb->v)
-		return ra->v < rb->v ? -1 : 1;
-	if (ra->t != rb->t)
-		return ra->t < rb->t ? -1 : 1;
-	return 0;
-}
-
-#if PG_VERSION_NUM >= 140000
-/* sort_rows(rows, n): an introsort specialized to ModelRow and row_cmp. */
-#define ST_SORT			sort_rows
-#define ST_ELEMENT_TYPE ModelRow
-#define ST_COMPARE(a, b) row_cmp(a, b)
-#define ST_CHECK_FOR_INTERRUPTS
-#define ST_SCOPE		static
-#define ST_DEFINE
-#include "lib/sort_template.h"
-#else
-/* row_cmp for qsort. */
-static int
-row_qsort_cmp(const void *a, const void *b)
-{
-	return row_cmp(a, b);
-}
-
-/* sort_rows(rows, n) where PostgreSQL has no sort template: qsort, same order. */
-static void
-sort_rows(ModelRow *rows, size_t n)
-{
-	qsort(rows, n, sizeof(ModelRow), row_qsort_cmp);
-}
-#endif
-
-/*
- * In a final function: the state's rows, sorted, with their total weight.
- * False when the aggregate saw no row at all.
- */
-bool
-model_rows_get(FunctionCallInfo fcinfo, ModelRows *rows)
-{
-	ModelState *state;
-	rowhash_iterator iterator;
-	RowEntry   *entry;
-	int64		n = 0;
-
-	agg_context(fcinfo);
-	if (PG_ARGISNULL(0))
-		return false;
-	state = (ModelState *) PG_GETARG_POINTER(0);
-	rows->nrows = state->rows->members;
-	rows->rows = palloc_extended(Max(rows->nrows, 1) * sizeof(ModelRow), MCXT_ALLOC_HUGE);
-	rows->customers = 0.0;
-	rowhash_start_iterate(state->rows, &iterator);
-	while ((entry = rowhash_iterate(state->rows, &iterator)) != NULL)
-	{
-		ModelRow   *row = &rows->rows[n++];
-
-		row->x = entry->key.x;
-		row->v = entry->key.v;
-		row->t = entry->key.t;
-		row->weight = entry->weight;
-	}
-	Assert(n == rows->nrows);
-	sort_rows(rows->rows, rows->nrows);
-	for (int64 i = 0; i < rows->nrows; i++)
-		rows->customers += rows->rows[i].weight;
-	if (!isfinite(rows->customers))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("total weight out of range")));
-	return true;
 }
 
 /* The runs of rows with equal frequency, in order, with their weights. */

@@ -28,7 +28,7 @@ typedef struct ModelRow
 	double		weight;
 } ModelRow;
 
-/* The rows of a fit, sorted by x, and their total weight (customers). */
+/* The distinct rows of a fit, sorted by x, and their total weight (customers). */
 typedef struct ModelRows
 {
 	ModelRow   *rows;
@@ -61,15 +61,20 @@ typedef struct ModelFit
 	const char *message;
 } ModelFit;
 
-/* modelfit.c */
+/* modelrows.c: the fitting aggregates' state */
 extern bool model_rows_get(FunctionCallInfo fcinfo, ModelRows *rows);
+
+/* modelfit.c */
 extern FrequencyGroup *model_rows_groups(const ModelRows *rows, int *ngroups);
 extern void model_fit_run(OptimObjective fn, void *arg, const char *const *names,
 						  const ModelRows *rows, ModelFit *fit);
 extern Datum model_fit_datum(FunctionCallInfo fcinfo, const ModelFit *fit);
 extern void model_read(HeapTupleHeader model, int nparams, double *params);
+extern bool purchase_history_valid(double x, double t_x, double t);
+extern bool spend_history_valid(double x, double m);
 extern void check_purchase_history(double x, double t_x, double t);
 extern void check_spend_history(double x, double m);
+extern void check_weight(double weight);
 
 /* bgnbd.c: the BG/NBD family, parameters (r, alpha, a, b). */
 #define BGNBD_NPARAMS	4

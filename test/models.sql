@@ -3,7 +3,7 @@
 -- SQLSTATE.  Reference values come from the papers, lifetimes' documentation
 -- and test/reference/models.py (mpmath).
 BEGIN;
-SELECT plan(72);
+SELECT plan(74);
 SET LOCAL client_min_messages = warning;
 
 -- |x / target - 1| <= tolerance.
@@ -145,6 +145,15 @@ SELECT is((SELECT lifecycle.gammagamma_fit(frequency, monetary_value) FROM weeks
           (SELECT gg FROM fits), 'Gamma-Gamma leaves out one-time buyers');
 SELECT is((SELECT lifecycle.bgnbd_fit(frequency, recency, t, 0.5) FROM (SELECT * FROM weeks UNION ALL SELECT * FROM weeks) w),
           (SELECT bg FROM fits), 'every customer twice at weight 0.5 is the same fit');
+
+-- Fits sharing one transition state in a query, and fits per group.
+SELECT is((SELECT row(lifecycle.bgnbd_fit(frequency, recency, t), lifecycle.mbgnbd_fit(frequency, recency, t))::text FROM weeks),
+          (SELECT row(bg, mbg)::text FROM fits), 'BG/NBD and MBG/NBD in one query: the same fits');
+SELECT is((SELECT array_agg(CASE WHEN repeat THEN (f = (SELECT gg FROM fits))::text ELSE (f).message END ORDER BY repeat)
+             FROM (SELECT frequency > 0 AS repeat, lifecycle.gammagamma_fit(frequency, monetary_value) AS f
+                     FROM weeks GROUP BY 1) g),
+          ARRAY['no customer made a repeat purchase, so spend per purchase cannot be estimated', 'true'],
+          'GROUP BY: no estimate for the one-time buyers, the same fit for the repeat buyers');
 
 -- Refused input rows: 22023, naming the problem.
 SELECT throws_ok($$SELECT lifecycle.bgnbd_fit(-1, 0, 5)$$, '22023', 'frequency must be a non-negative whole number', 'negative frequency');
