@@ -13,7 +13,8 @@
  *
  * Convergence: the gradient with respect to phi is below GRADIENT_TOLERANCE,
  * or the Newton step would change the objective by less than its rounding
- * noise.  The models start from points scaled to the data, so a parameter
+ * noise (NOISE_DECREASE; STALL_DECREASE where the line search can no longer
+ * find any decrease, as over a million rows).  The models start from points scaled to the data, so a parameter
  * that moves more than a factor exp(RUN_OFF) from its start is running off
  * to 0 or infinity: the likelihood has no maximum inside.  Where the search
  * cannot make progress any more with a parameter exp(STALL_RUN_OFF) away
@@ -33,6 +34,7 @@
 #define MAX_ITERATIONS		200
 #define GRADIENT_TOLERANCE	1e-9
 #define NOISE_DECREASE		1e-13
+#define STALL_DECREASE		1e-9
 #define MAX_LOG_STEP		2.0
 #define RUN_OFF				15.0
 #define STALL_RUN_OFF		7.0
@@ -323,6 +325,18 @@ optim_minimize(OptimObjective fn, void *arg, int n, double customers,
 		}
 		if (!line_search(fn, arg, n, current, slope, d, next))
 		{
+			/*
+			 * Over many rows the objective's rounding noise grows: a Newton
+			 * step that promises less than STALL_DECREASE cannot be seen to
+			 * improve it, and its parameters are closer to the maximum than
+			 * any standard error can tell.
+			 */
+			if (newton && -slope <= STALL_DECREASE * (1.0 + fabs(current->value)))
+			{
+				result->status = OPTIM_CONVERGED;
+				standard_errors(n, theta, current->g, current->h, customers, result);
+				return;
+			}
 			which = ran_off(n, current->phi, start, STALL_RUN_OFF);
 			if (which >= 0)
 				set_run_off(result, which, current->phi, start);
