@@ -21,6 +21,7 @@
 
 #include "catalog/pg_type.h"
 #include "common/int.h"
+#include "aggregate.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
@@ -33,7 +34,6 @@
 #include "breaks.h"
 #include "compat.h"
 #include "numeric_double.h"
-#include "serial.h"
 
 /* Version of the serialized state; bump on any change of layout. */
 #define BREAKS_STATE_FORMAT	1
@@ -96,17 +96,6 @@ metric_value(Numeric value, const char *metric)
 				 errmsg("%s must be a finite number", metric),
 				 errdetail("A NaN or infinite value has no place among the scores.")));
 	return result;
-}
-
-/* The aggregate's memory context; errors outside an aggregate. */
-static MemoryContext
-agg_context(FunctionCallInfo fcinfo)
-{
-	MemoryContext mcxt;
-
-	if (!AggCheckCallContext(fcinfo, &mcxt))
-		elog(ERROR, "rfm_breaks support function called in non-aggregate context");
-	return mcxt;
 }
 
 /* A fresh, empty state for a method in the aggregate context. */
@@ -189,7 +178,7 @@ PG_FUNCTION_INFO_V1(rfm_breaks_trans);
 Datum
 rfm_breaks_trans(PG_FUNCTION_ARGS)
 {
-	MemoryContext mcxt = agg_context(fcinfo);
+	MemoryContext mcxt = aggregate_context(fcinfo);
 	BreaksState *state = PG_ARGISNULL(0) ? NULL : (BreaksState *) PG_GETARG_POINTER(0);
 	BreaksMethod method = method_argument(fcinfo);
 
@@ -223,7 +212,7 @@ PG_FUNCTION_INFO_V1(rfm_breaks_combine);
 Datum
 rfm_breaks_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext mcxt = agg_context(fcinfo);
+	MemoryContext mcxt = aggregate_context(fcinfo);
 	BreaksState *into = PG_ARGISNULL(0) ? NULL : (BreaksState *) PG_GETARG_POINTER(0);
 	BreaksState *from;
 	int			i;
@@ -267,7 +256,7 @@ rfm_breaks_serialize(PG_FUNCTION_ARGS)
 	int			i;
 	int64		j;
 
-	agg_context(fcinfo);
+	aggregate_context(fcinfo);
 	pq_begintypsend(&buf);
 	for (i = 0; i < METRIC_COUNT; i++)
 		size += 8 + state->metrics[i].count * sizeof(double);
@@ -299,19 +288,12 @@ rfm_breaks_serialize(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
-/* Reject a serialized state that cannot be ours. */
-static inline void
-check_state(bool ok)
-{
-	check_serialized_state(ok, "rfm_breaks");
-}
-
 PG_FUNCTION_INFO_V1(rfm_breaks_deserialize);
 /* Rebuild a state from rfm_breaks_serialize's bytes, validating every size. */
 Datum
 rfm_breaks_deserialize(PG_FUNCTION_ARGS)
 {
-	MemoryContext mcxt = agg_context(fcinfo);
+	MemoryContext mcxt = aggregate_context(fcinfo);
 	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
 	BreaksState *state;
@@ -320,20 +302,20 @@ rfm_breaks_deserialize(PG_FUNCTION_ARGS)
 	int64		j;
 
 	initReadOnlyStringInfo(&buf, VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
-	check_state(buf.len >= 2 + 8 * (1 + METRIC_COUNT));
-	check_state(pq_getmsgbyte(&buf) == BREAKS_STATE_FORMAT);
+	check_serialized_state(buf.len >= 2 + 8 * (1 + METRIC_COUNT), "rfm_breaks");
+	check_serialized_state(pq_getmsgbyte(&buf) == BREAKS_STATE_FORMAT, "rfm_breaks");
 	method = pq_getmsgbyte(&buf);
-	check_state(method >= 0 && method < METHOD_COUNT);
+	check_serialized_state(method >= 0 && method < METHOD_COUNT, "rfm_breaks");
 	state = state_create(mcxt, (BreaksMethod) method);
 	state->customers = pq_getmsgint64(&buf);
-	check_state(state->customers >= 0);
+	check_serialized_state(state->customers >= 0, "rfm_breaks");
 	for (i = 0; i < METRIC_COUNT; i++)
 	{
 		int64		count = pq_getmsgint64(&buf);
 
-		check_state(count >= 0 && count <= state->customers &&
-					count <= (buf.len - buf.cursor) / 8);
-		check_state(method != METHOD_NTILE || count == 0);
+		check_serialized_state(count >= 0 && count <= state->customers &&
+							   count <= (buf.len - buf.cursor) / 8, "rfm_breaks");
+		check_serialized_state(method != METHOD_NTILE || count == 0, "rfm_breaks");
 		if (count > 0)
 			values_reserve(&state->metrics[i], count, mcxt);
 		for (j = 0; j < count; j++)
@@ -341,7 +323,7 @@ rfm_breaks_deserialize(PG_FUNCTION_ARGS)
 		state->metrics[i].count = count;
 		CHECK_FOR_INTERRUPTS();
 	}
-	check_state(buf.cursor == buf.len);
+	check_serialized_state(buf.cursor == buf.len, "rfm_breaks");
 	PG_RETURN_POINTER(state);
 }
 
@@ -544,7 +526,7 @@ rfm_breaks_final(PG_FUNCTION_ARGS)
 	bool		nulls[1 + METRIC_COUNT];
 	int			i;
 
-	agg_context(fcinfo);
+	aggregate_context(fcinfo);
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	state = (BreaksState *) PG_GETARG_POINTER(0);

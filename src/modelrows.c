@@ -20,6 +20,7 @@
 
 #include "common/hashfn.h"
 #include "libpq/pqformat.h"
+#include "aggregate.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
@@ -110,17 +111,6 @@ key_row(const ModelState *state, uint32 key)
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
-/* The aggregate's memory context; errors outside an aggregate. */
-static MemoryContext
-agg_context(FunctionCallInfo fcinfo)
-{
-	MemoryContext mcxt;
-
-	if (!AggCheckCallContext(fcinfo, &mcxt))
-		elog(ERROR, "model fit support function called in non-aggregate context");
-	return mcxt;
-}
-
 /* A fresh state of the given kind in mcxt, with room for "capacity" rows. */
 static ModelState *
 state_create(MemoryContext mcxt, char kind, uint32 capacity)
@@ -204,7 +194,7 @@ state_add(ModelState *state, double x, double v, double t, double weight)
 static ModelState *
 transition_state(FunctionCallInfo fcinfo, char kind)
 {
-	MemoryContext mcxt = agg_context(fcinfo);
+	MemoryContext mcxt = aggregate_context(fcinfo);
 
 	if (PG_ARGISNULL(0))
 		return state_create(mcxt, kind, 0);
@@ -238,7 +228,7 @@ row_weight(FunctionCallInfo fcinfo, int unweighted_nargs)
 static Datum
 skip_row(FunctionCallInfo fcinfo)
 {
-	agg_context(fcinfo);
+	aggregate_context(fcinfo);
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	PG_RETURN_POINTER(PG_GETARG_POINTER(0));
@@ -307,7 +297,7 @@ PG_FUNCTION_INFO_V1(model_rows_combine);
 Datum
 model_rows_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext mcxt = agg_context(fcinfo);
+	MemoryContext mcxt = aggregate_context(fcinfo);
 	ModelState *into = PG_ARGISNULL(0) ? NULL : (ModelState *) PG_GETARG_POINTER(0);
 	ModelState *from;
 
@@ -339,7 +329,7 @@ model_rows_serialize(PG_FUNCTION_ARGS)
 	ModelState *state = (ModelState *) PG_GETARG_POINTER(0);
 	StringInfoData buf;
 
-	agg_context(fcinfo);
+	aggregate_context(fcinfo);
 	pq_begintypsend(&buf);
 	pq_sendbyte(&buf, MODEL_STATE_FORMAT);
 	pq_sendbyte(&buf, state->kind);
@@ -352,17 +342,6 @@ model_rows_serialize(PG_FUNCTION_ARGS)
 		pq_sendfloat8(&buf, state->rows[i].weight);
 	}
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
-}
-
-/* Reject a serialized state that cannot be ours. */
-static inline void
-check_state(bool ok)
-{
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid serialized model fit state"),
-				 errdetail("The state was written by another version of lifecycle or is damaged.")));
 }
 
 /* True if a deserialized row could have come from a transition of that kind. */
@@ -381,7 +360,7 @@ PG_FUNCTION_INFO_V1(model_rows_deserialize);
 Datum
 model_rows_deserialize(PG_FUNCTION_ARGS)
 {
-	MemoryContext mcxt = agg_context(fcinfo);
+	MemoryContext mcxt = aggregate_context(fcinfo);
 	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
 	ModelState *state;
@@ -389,12 +368,13 @@ model_rows_deserialize(PG_FUNCTION_ARGS)
 	uint32		count;
 
 	initReadOnlyStringInfo(&buf, VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
-	check_state(buf.len >= 2 + 4);
-	check_state(pq_getmsgbyte(&buf) == MODEL_STATE_FORMAT);
+	check_serialized_state(buf.len >= 2 + 4, "model fit");
+	check_serialized_state(pq_getmsgbyte(&buf) == MODEL_STATE_FORMAT, "model fit");
 	kind = pq_getmsgbyte(&buf);
-	check_state(kind == KIND_PURCHASE || kind == KIND_SPEND);
+	check_serialized_state(kind == KIND_PURCHASE || kind == KIND_SPEND, "model fit");
 	count = (uint32) pq_getmsgint(&buf, 4);
-	check_state(count < PROBE && (uint64) count * ROW_BYTES == (uint64) (buf.len - buf.cursor));
+	check_serialized_state(count < PROBE && (uint64) count * ROW_BYTES == (uint64) (buf.len - buf.cursor),
+						   "model fit");
 	state = state_create(mcxt, kind, count);
 	for (uint32 i = 0; i < count; i++)
 	{
@@ -405,7 +385,7 @@ model_rows_deserialize(PG_FUNCTION_ARGS)
 		row->v = pq_getmsgfloat8(&buf);
 		row->t = pq_getmsgfloat8(&buf);
 		row->weight = pq_getmsgfloat8(&buf);
-		check_state(row_valid(kind, row));
+		check_serialized_state(row_valid(kind, row), "model fit");
 	}
 	state->nrows = count;
 	PG_RETURN_POINTER(state);
@@ -462,7 +442,7 @@ model_rows_get(FunctionCallInfo fcinfo, ModelRows *rows)
 	ModelState *state;
 	int64		n = 0;
 
-	agg_context(fcinfo);
+	aggregate_context(fcinfo);
 	if (PG_ARGISNULL(0))
 		return false;
 	state = (ModelState *) PG_GETARG_POINTER(0);

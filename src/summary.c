@@ -23,6 +23,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
+#include "aggregate.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
@@ -35,7 +36,6 @@
 #include "days.h"
 #include "dayset.h"
 #include "money.h"
-#include "serial.h"
 #include "summary.h"
 
 PG_MODULE_MAGIC;
@@ -63,17 +63,6 @@ typedef struct ZoneCache
 	text	   *name;
 	const pg_tz *zone;
 } ZoneCache;
-
-/* The aggregate's memory context; errors outside an aggregate. */
-static MemoryContext
-agg_context(FunctionCallInfo fcinfo)
-{
-	MemoryContext mcxt;
-
-	if (!AggCheckCallContext(fcinfo, &mcxt))
-		elog(ERROR, "rfm_agg support function called in non-aggregate context");
-	return mcxt;
-}
 
 /* The state's purchase-day set, stored right behind its fixed fields. */
 static inline DaySet *
@@ -172,7 +161,7 @@ state_add(RfmAggState *state, DateADT day, const Amount *amount, MemoryContext m
 static Datum
 transition(FunctionCallInfo fcinfo, DateADT day, bool time_isnull)
 {
-	MemoryContext mcxt = agg_context(fcinfo);
+	MemoryContext mcxt = aggregate_context(fcinfo);
 	RfmAggState *state = PG_ARGISNULL(0) ? NULL : (RfmAggState *) PG_GETARG_POINTER(0);
 	Amount		amount;
 
@@ -298,7 +287,7 @@ PG_FUNCTION_INFO_V1(rfm_agg_combine);
 Datum
 rfm_agg_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext mcxt = agg_context(fcinfo);
+	MemoryContext mcxt = aggregate_context(fcinfo);
 	RfmAggState *into = PG_ARGISNULL(0) ? NULL : (RfmAggState *) PG_GETARG_POINTER(0);
 
 	if (PG_ARGISNULL(1))
@@ -323,7 +312,7 @@ rfm_agg_serialize(PG_FUNCTION_ARGS)
 	RfmAggState *state = (RfmAggState *) PG_GETARG_POINTER(0);
 	StringInfoData buf;
 
-	agg_context(fcinfo);
+	aggregate_context(fcinfo);
 	pq_begintypsend(&buf);
 	pq_sendbyte(&buf, RFM_STATE_FORMAT);
 	pq_sendint64(&buf, state->orders);
@@ -333,13 +322,6 @@ rfm_agg_serialize(PG_FUNCTION_ARGS)
 	money_send(&buf, &state->first_day_spend);
 	dayset_send(&buf, state_days(state));
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
-}
-
-/* Reject a serialized state that cannot be ours. */
-static inline void
-check_state(bool ok)
-{
-	check_serialized_state(ok, "rfm_agg");
 }
 
 PG_FUNCTION_INFO_V1(rfm_agg_deserialize);
@@ -362,13 +344,13 @@ rfm_agg_deserialize(PG_FUNCTION_ARGS)
 				first_day_spend;
 	RfmAggState *state;
 
-	agg_context(fcinfo);
+	aggregate_context(fcinfo);
 	initReadOnlyStringInfo(&buf, VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
-	check_state(buf.len >= 1 + 8 + 8);
-	check_state(pq_getmsgbyte(&buf) == RFM_STATE_FORMAT);
+	check_serialized_state(buf.len >= 1 + 8 + 8, "rfm_agg");
+	check_serialized_state(pq_getmsgbyte(&buf) == RFM_STATE_FORMAT, "rfm_agg");
 	orders = pq_getmsgint64(&buf);
 	refunds = pq_getmsgint64(&buf);
-	check_state(orders >= 0 && refunds >= 0);
+	check_serialized_state(orders >= 0 && refunds >= 0, "rfm_agg");
 	money_receive(&buf, &gross, mcxt);
 	money_receive(&buf, &refunded, mcxt);
 	money_receive(&buf, &first_day_spend, mcxt);
@@ -379,8 +361,8 @@ rfm_agg_deserialize(PG_FUNCTION_ARGS)
 	state->refunded = refunded;
 	state->first_day_spend = first_day_spend;
 	dayset_receive(&buf, state_days(state));
-	check_state((orders > 0) == (state_days(state)->nwords > 0));
-	check_state(buf.cursor == buf.len);
+	check_serialized_state((orders > 0) == (state_days(state)->nwords > 0), "rfm_agg");
+	check_serialized_state(buf.cursor == buf.len, "rfm_agg");
 	PG_RETURN_POINTER(state);
 }
 
@@ -401,7 +383,7 @@ rfm_agg_final(PG_FUNCTION_ARGS)
 	DateADT		last,
 				previous;
 
-	agg_context(fcinfo);
+	aggregate_context(fcinfo);
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	state = (RfmAggState *) PG_GETARG_POINTER(0);
