@@ -341,7 +341,7 @@ p_alive_sql(FunctionCallInfo fcinfo, int shift)
 	double		t_x = PG_GETARG_FLOAT8(2);
 	double		t = PG_GETARG_FLOAT8(3);
 
-	model_read(PG_GETARG_HEAPTUPLEHEADER(0), NPARAMS, params);
+	model_read(fcinfo, 0, NPARAMS, params);
 	check_purchase_history(x, t_x, t);
 	PG_RETURN_FLOAT8(p_alive(params, shift, x, t_x, t));
 }
@@ -356,7 +356,7 @@ expected_purchases_sql(FunctionCallInfo fcinfo, int shift)
 	double		t = PG_GETARG_FLOAT8(3);
 	double		horizon = PG_GETARG_FLOAT8(4);
 
-	model_read(PG_GETARG_HEAPTUPLEHEADER(0), NPARAMS, params);
+	model_read(fcinfo, 0, NPARAMS, params);
 	check_purchase_history(x, t_x, t);
 	check_horizon(horizon);
 	PG_RETURN_FLOAT8(bgnbd_expected_purchases(params, shift, x, t_x, t, horizon));

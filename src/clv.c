@@ -62,8 +62,8 @@ clv_sql(FunctionCallInfo fcinfo, int shift)
 				before = 0.0,
 				discount = 1.0;
 
-	model_read(PG_GETARG_HEAPTUPLEHEADER(0), BGNBD_NPARAMS, purchase);
-	model_read(PG_GETARG_HEAPTUPLEHEADER(1), GAMMAGAMMA_NPARAMS, spend_params);
+	model_read(fcinfo, 0, BGNBD_NPARAMS, purchase);
+	model_read(fcinfo, 1, GAMMAGAMMA_NPARAMS, spend_params);
 	check_purchase_history(x, t_x, t);
 	check_spend_history(x, m);
 	check_discounting(periods, period_length, discount_rate);

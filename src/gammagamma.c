@@ -205,7 +205,7 @@ gammagamma_expected_spend_sql(PG_FUNCTION_ARGS)
 	double		x = PG_GETARG_FLOAT8(1);
 	double		m = PG_GETARG_FLOAT8(2);
 
-	model_read(PG_GETARG_HEAPTUPLEHEADER(0), NPARAMS, params);
+	model_read(fcinfo, 0, NPARAMS, params);
 	check_spend_history(x, m);
 	PG_RETURN_FLOAT8(gammagamma_expected_spend(params, x, m));
 }

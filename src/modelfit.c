@@ -295,13 +295,23 @@ model_given(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(model_fit_datum(fcinfo, &fit));
 }
 
+/* The last model composite an argument position saw, and its parameters. */
+typedef struct ModelCache
+{
+	Size		length;			/* 0: empty */
+	char	   *bytes;
+	double		params[OPTIM_MAX_PARAMS];
+} ModelCache;
+
+#define CACHED_MODEL_ARGS 2
+
 /*
- * Read a model composite's parameters for a prediction.  A model that did
+ * Parse a model composite's parameters for a prediction.  A model that did
  * not converge has no estimate to predict with: that is an error naming the
  * fit's message, never a prediction from meaningless numbers.
  */
-void
-model_read(HeapTupleHeader model, int nparams, double *params)
+static void
+model_parse(HeapTupleHeader model, int nparams, double *params)
 {
 	bool		isnull;
 	Datum		converged = GetAttributeByNum(model, 2 * nparams + 3, &isnull);
@@ -326,4 +336,34 @@ model_read(HeapTupleHeader model, int nparams, double *params)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("model parameters must be positive finite numbers")));
 	}
+}
+
+/*
+ * The parameters of the model composite in argument argno (0 or 1) of a
+ * prediction function.  A query usually predicts with one model for every
+ * customer, so the parsed parameters are kept per call site and reused
+ * while the composite's bytes stay the same.
+ */
+void
+model_read(FunctionCallInfo fcinfo, int argno, int nparams, double *params)
+{
+	HeapTupleHeader model = PG_GETARG_HEAPTUPLEHEADER(argno);
+	Size		length = HeapTupleHeaderGetDatumLength(model);
+	ModelCache *cache;
+
+	Assert(argno < CACHED_MODEL_ARGS && nparams <= OPTIM_MAX_PARAMS);
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+														  CACHED_MODEL_ARGS * sizeof(ModelCache));
+	cache = &((ModelCache *) fcinfo->flinfo->fn_extra)[argno];
+	if (cache->length != length || memcmp(cache->bytes, model, length) != 0)
+	{
+		model_parse(model, nparams, cache->params);
+		if (cache->bytes != NULL)
+			pfree(cache->bytes);
+		cache->bytes = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, length);
+		memcpy(cache->bytes, model, length);
+		cache->length = length;
+	}
+	memcpy(params, cache->params, nparams * sizeof(double));
 }

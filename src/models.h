@@ -69,7 +69,7 @@ extern FrequencyGroup *model_rows_groups(const ModelRows *rows, int *ngroups);
 extern void model_fit_run(OptimObjective fn, void *arg, const char *const *names,
 						  const ModelRows *rows, ModelFit *fit);
 extern Datum model_fit_datum(FunctionCallInfo fcinfo, const ModelFit *fit);
-extern void model_read(HeapTupleHeader model, int nparams, double *params);
+extern void model_read(FunctionCallInfo fcinfo, int argno, int nparams, double *params);
 extern bool purchase_history_valid(double x, double t_x, double t);
 extern bool spend_history_valid(double x, double m);
 extern void check_purchase_history(double x, double t_x, double t);
