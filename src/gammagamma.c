@@ -30,11 +30,15 @@ enum
 
 static const char *const param_names[NPARAMS] = {"p", "q", "gamma"};
 
+/*
+ * What the objective reads: the rows, their frequency groups, and the sums
+ * over rows that do not depend on the parameters.
+ */
 typedef struct SpendData
 {
 	const ModelRows *rows;
 	const FrequencyGroup *groups;
-	int			ngroups;
+	int64		ngroups;
 	double		sum_log_m;		/* sum of w ln(m) */
 	double		sum_x_log_xm;	/* sum of w x ln(x m) */
 } SpendData;
@@ -91,7 +95,7 @@ spend_objective(const double *theta, double *grad, double *hess, void *arg)
 	RowSums		s;
 
 	row_sums(data->rows, gamma, &s);
-	for (int gi = 0; gi < data->ngroups; gi++)
+	for (int64 gi = 0; gi < data->ngroups; gi++)
 	{
 		double		x = data->groups[gi].x;
 		double		w = data->groups[gi].weight;
@@ -141,18 +145,12 @@ gammagamma_fit_final(PG_FUNCTION_ARGS)
 
 	if (!model_rows_get(fcinfo, &rows))
 		PG_RETURN_NULL();
+	if (rows.nrows == 0)
+		return model_no_estimate(fcinfo, NPARAMS, 0.0,
+								 "no customer made a repeat purchase, so spend per purchase cannot be estimated");
+
 	memset(&fit, 0, sizeof(ModelFit));
 	fit.nparams = NPARAMS;
-	if (rows.nrows == 0)
-	{
-		for (int i = 0; i < NPARAMS; i++)
-			fit.params[i] = fit.se[i] = NAN;
-		fit.log_likelihood = NAN;
-		fit.customers = 0.0;
-		fit.message = "no customer made a repeat purchase, so spend per purchase cannot be estimated";
-		PG_RETURN_DATUM(model_fit_datum(fcinfo, &fit));
-	}
-
 	data.rows = &rows;
 	data.groups = model_rows_groups(&rows, &data.ngroups);
 	data.sum_log_m = 0.0;

@@ -144,11 +144,11 @@ check_weight(double weight)
 
 /* The runs of rows with equal frequency, in order, with their weights. */
 FrequencyGroup *
-model_rows_groups(const ModelRows *rows, int *ngroups)
+model_rows_groups(const ModelRows *rows, int64 *ngroups)
 {
 	FrequencyGroup *groups = palloc_extended(Max(rows->nrows, 1) * sizeof(FrequencyGroup),
 											 MCXT_ALLOC_HUGE);
-	int			n = -1;
+	int64		n = -1;
 
 	for (int64 i = 0; i < rows->nrows; i++)
 	{
@@ -264,6 +264,25 @@ model_fit_datum(FunctionCallInfo fcinfo, const ModelFit *fit)
 	values[2 * n + 4] = CStringGetTextDatum(fit->message);
 	nulls[2 * n + 4] = false;
 	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+}
+
+/*
+ * The model composite of a fit that has no estimate: NULL parameters,
+ * converged false, and the message saying why.
+ */
+Datum
+model_no_estimate(FunctionCallInfo fcinfo, int nparams, double customers, const char *message)
+{
+	ModelFit	fit;
+
+	memset(&fit, 0, sizeof(ModelFit));
+	fit.nparams = nparams;
+	for (int i = 0; i < nparams; i++)
+		fit.params[i] = fit.se[i] = NAN;
+	fit.log_likelihood = NAN;
+	fit.customers = customers;
+	fit.message = message;
+	return model_fit_datum(fcinfo, &fit);
 }
 
 PG_FUNCTION_INFO_V1(model_given);
