@@ -131,7 +131,8 @@ spend_objective(const double *theta, double *grad, double *hess, void *arg)
 PG_FUNCTION_INFO_V1(gammagamma_fit_final);
 /*
  * Final function of lifecycle.gammagamma_fit.  The rows are the customers
- * with repeat purchases (the transition leaves out the others).  Starts at
+ * with repeat purchases of positive mean value (the transition leaves out
+ * the others).  Starts at
  * p = 1, q = 2, gamma = the mean of m, where the model's mean spend pgamma/(q-1)
  * equals the observed mean.
  */
@@ -172,7 +173,7 @@ gammagamma_fit_final(PG_FUNCTION_ARGS)
 
 /*
  * Expected spend per purchase of a customer with x repeat purchases of mean
- * value m: the posterior mean p (gamma + x m) / (p x + q - 1), a weighted
+ * value m > 0 (or none, x = 0): the posterior mean p (gamma + x m) / (p x + q - 1), a weighted
  * average of the population mean p gamma / (q - 1) and m.  Without repeat
  * purchases (x = 0) that is the population mean.  Errors where the model
  * gives an infinite mean (p x + q <= 1).
@@ -195,7 +196,11 @@ gammagamma_expected_spend(const double *params, double x, double m)
 }
 
 PG_FUNCTION_INFO_V1(gammagamma_expected_spend_sql);
-/* lifecycle.expected_spend(gammagamma, frequency, monetary_value). */
+/*
+ * lifecycle.expected_spend(gammagamma, frequency, monetary_value); NULL for
+ * repeat purchases of no known value (mean 0), which the model cannot
+ * condition on.
+ */
 Datum
 gammagamma_expected_spend_sql(PG_FUNCTION_ARGS)
 {
@@ -205,5 +210,7 @@ gammagamma_expected_spend_sql(PG_FUNCTION_ARGS)
 
 	model_read(fcinfo, 0, NPARAMS, params);
 	check_spend_history(x, m);
+	if (x > 0 && !spend_is_informative(x, m))
+		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(gammagamma_expected_spend(params, x, m));
 }

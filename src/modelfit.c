@@ -65,20 +65,34 @@ purchase_history_ok(double x, double t_x, double t, RowProblem *problem)
 	return false;
 }
 
-/* True if (x, m) can be a customer's spend history; otherwise fills *problem. */
+/*
+ * True if (x, m) can be a customer's spend history; otherwise fills
+ * *problem.  A mean spend of 0 is possible (repeat purchases of no known
+ * value) and carries no information on spend; a negative one is not.
+ */
 static bool
 spend_history_ok(double x, double m, RowProblem *problem)
 {
 	if (!frequency_ok(x, problem))
 		return false;
-	problem->detail = "The Gamma-Gamma model describes the positive mean spend of the repeat purchases.";
+	problem->detail = "The monetary value is the mean spend of the repeat purchase days.";
 	if (!isfinite(m))
 		problem->message = "monetary value must be a finite number";
-	else if (x > 0 && m <= 0)
-		problem->message = "monetary value must be positive for a customer with repeat purchases";
+	else if (m < 0)
+		problem->message = "monetary value must not be negative";
 	else
 		return true;
 	return false;
+}
+
+/*
+ * True if a valid spend history tells something about spend: repeat
+ * purchases with a positive mean value.
+ */
+bool
+spend_is_informative(double x, double m)
+{
+	return x > 0 && m > 0;
 }
 
 /* Raise a row problem as an invalid-parameter error. */
@@ -127,7 +141,7 @@ check_spend_history(double x, double m)
 	RowProblem	problem;
 
 	if (!spend_history_ok(x, m, &problem))
-		report_problem(&problem, "Leave out customers whose repeat purchases have no known positive value.");
+		report_problem(&problem, "Compute monetary_value with lifecycle.btyd(summary, as_of, time_unit).");
 }
 
 /* Error unless a row weight is positive and finite. */

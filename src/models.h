@@ -71,6 +71,7 @@ extern Datum model_no_estimate(FunctionCallInfo fcinfo, int nparams, double cust
 extern void model_read(FunctionCallInfo fcinfo, int argno, int nparams, double *params);
 extern bool purchase_history_valid(double x, double t_x, double t);
 extern bool spend_history_valid(double x, double m);
+extern bool spend_is_informative(double x, double m);
 extern void check_purchase_history(double x, double t_x, double t);
 extern void check_spend_history(double x, double m);
 extern void check_weight(double weight);
