@@ -38,12 +38,13 @@ enum
 
 static const char *const param_names[NPARAMS] = {"r", "alpha", "a", "b"};
 
+/* What the objective reads: the model, and the rows grouped by frequency. */
 typedef struct FamilyData
 {
 	int			shift;
 	const ModelRows *rows;
 	const FrequencyGroup *groups;
-	int			ngroups;
+	int64		ngroups;
 } FamilyData;
 
 /* Accumulated log-likelihood and its derivatives with respect to theta. */
@@ -183,7 +184,7 @@ family_objective(const double *theta, double *grad, double *hess, void *arg)
 
 	memset(&s, 0, sizeof(Sums));
 	common_init(theta, &c);
-	for (int gi = 0; gi < data->ngroups; gi++)
+	for (int64 gi = 0; gi < data->ngroups; gi++)
 	{
 		const FrequencyGroup *group = &data->groups[gi];
 		double		x = group->x;
@@ -231,18 +232,16 @@ family_fit(FunctionCallInfo fcinfo, int shift)
 		repeat_purchases += rows.rows[i].weight * rows.rows[i].x;
 		age += rows.rows[i].weight * rows.rows[i].t;
 	}
+	if (!isfinite(repeat_purchases) || !isfinite(age))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("weighted purchase totals out of range")));
+	if (repeat_purchases == 0)
+		return model_no_estimate(fcinfo, NPARAMS, rows.customers,
+								 "no customer made a repeat purchase, so purchase rates and drop-out cannot be estimated");
+
 	memset(&fit, 0, sizeof(ModelFit));
 	fit.nparams = NPARAMS;
-	if (!(repeat_purchases > 0) || !isfinite(repeat_purchases) || !isfinite(age))
-	{
-		for (int i = 0; i < NPARAMS; i++)
-			fit.params[i] = fit.se[i] = NAN;
-		fit.log_likelihood = NAN;
-		fit.customers = rows.customers;
-		fit.message = "no customer made a repeat purchase, so purchase rates and drop-out cannot be estimated";
-		PG_RETURN_DATUM(model_fit_datum(fcinfo, &fit));
-	}
-
 	data.shift = shift;
 	data.rows = &rows;
 	data.groups = model_rows_groups(&rows, &data.ngroups);
@@ -341,7 +340,7 @@ p_alive_sql(FunctionCallInfo fcinfo, int shift)
 	double		t_x = PG_GETARG_FLOAT8(2);
 	double		t = PG_GETARG_FLOAT8(3);
 
-	model_read(PG_GETARG_HEAPTUPLEHEADER(0), NPARAMS, params);
+	model_read(fcinfo, 0, NPARAMS, params);
 	check_purchase_history(x, t_x, t);
 	PG_RETURN_FLOAT8(p_alive(params, shift, x, t_x, t));
 }
@@ -356,7 +355,7 @@ expected_purchases_sql(FunctionCallInfo fcinfo, int shift)
 	double		t = PG_GETARG_FLOAT8(3);
 	double		horizon = PG_GETARG_FLOAT8(4);
 
-	model_read(PG_GETARG_HEAPTUPLEHEADER(0), NPARAMS, params);
+	model_read(fcinfo, 0, NPARAMS, params);
 	check_purchase_history(x, t_x, t);
 	check_horizon(horizon);
 	PG_RETURN_FLOAT8(bgnbd_expected_purchases(params, shift, x, t_x, t, horizon));

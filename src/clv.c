@@ -43,7 +43,8 @@ check_discounting(int32 periods, double period_length, double discount_rate)
 
 /*
  * lifecycle.clv(purchase model, spend model, frequency, recency, T,
- * monetary_value, periods, period_length, discount_rate).
+ * monetary_value, periods, period_length, discount_rate); NULL where the
+ * expected spend is (repeat purchases of no known value).
  */
 static Datum
 clv_sql(FunctionCallInfo fcinfo, int shift)
@@ -62,11 +63,13 @@ clv_sql(FunctionCallInfo fcinfo, int shift)
 				before = 0.0,
 				discount = 1.0;
 
-	model_read(PG_GETARG_HEAPTUPLEHEADER(0), BGNBD_NPARAMS, purchase);
-	model_read(PG_GETARG_HEAPTUPLEHEADER(1), GAMMAGAMMA_NPARAMS, spend_params);
+	model_read(fcinfo, 0, BGNBD_NPARAMS, purchase);
+	model_read(fcinfo, 1, GAMMAGAMMA_NPARAMS, spend_params);
 	check_purchase_history(x, t_x, t);
 	check_spend_history(x, m);
 	check_discounting(periods, period_length, discount_rate);
+	if (x > 0 && !spend_is_informative(x, m))
+		PG_RETURN_NULL();
 
 	spend = gammagamma_expected_spend(spend_params, x, m);
 	for (int32 i = 1; i <= periods; i++)

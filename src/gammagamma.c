@@ -30,11 +30,15 @@ enum
 
 static const char *const param_names[NPARAMS] = {"p", "q", "gamma"};
 
+/*
+ * What the objective reads: the rows, their frequency groups, and the sums
+ * over rows that do not depend on the parameters.
+ */
 typedef struct SpendData
 {
 	const ModelRows *rows;
 	const FrequencyGroup *groups;
-	int			ngroups;
+	int64		ngroups;
 	double		sum_log_m;		/* sum of w ln(m) */
 	double		sum_x_log_xm;	/* sum of w x ln(x m) */
 } SpendData;
@@ -91,7 +95,7 @@ spend_objective(const double *theta, double *grad, double *hess, void *arg)
 	RowSums		s;
 
 	row_sums(data->rows, gamma, &s);
-	for (int gi = 0; gi < data->ngroups; gi++)
+	for (int64 gi = 0; gi < data->ngroups; gi++)
 	{
 		double		x = data->groups[gi].x;
 		double		w = data->groups[gi].weight;
@@ -127,7 +131,8 @@ spend_objective(const double *theta, double *grad, double *hess, void *arg)
 PG_FUNCTION_INFO_V1(gammagamma_fit_final);
 /*
  * Final function of lifecycle.gammagamma_fit.  The rows are the customers
- * with repeat purchases (the transition leaves out the others).  Starts at
+ * with repeat purchases of positive mean value (the transition leaves out
+ * the others).  Starts at
  * p = 1, q = 2, gamma = the mean of m, where the model's mean spend pgamma/(q-1)
  * equals the observed mean.
  */
@@ -141,18 +146,12 @@ gammagamma_fit_final(PG_FUNCTION_ARGS)
 
 	if (!model_rows_get(fcinfo, &rows))
 		PG_RETURN_NULL();
+	if (rows.nrows == 0)
+		return model_no_estimate(fcinfo, NPARAMS, 0.0,
+								 "no customer made a repeat purchase, so spend per purchase cannot be estimated");
+
 	memset(&fit, 0, sizeof(ModelFit));
 	fit.nparams = NPARAMS;
-	if (rows.nrows == 0)
-	{
-		for (int i = 0; i < NPARAMS; i++)
-			fit.params[i] = fit.se[i] = NAN;
-		fit.log_likelihood = NAN;
-		fit.customers = 0.0;
-		fit.message = "no customer made a repeat purchase, so spend per purchase cannot be estimated";
-		PG_RETURN_DATUM(model_fit_datum(fcinfo, &fit));
-	}
-
 	data.rows = &rows;
 	data.groups = model_rows_groups(&rows, &data.ngroups);
 	data.sum_log_m = 0.0;
@@ -174,7 +173,7 @@ gammagamma_fit_final(PG_FUNCTION_ARGS)
 
 /*
  * Expected spend per purchase of a customer with x repeat purchases of mean
- * value m: the posterior mean p (gamma + x m) / (p x + q - 1), a weighted
+ * value m > 0 (or none, x = 0): the posterior mean p (gamma + x m) / (p x + q - 1), a weighted
  * average of the population mean p gamma / (q - 1) and m.  Without repeat
  * purchases (x = 0) that is the population mean.  Errors where the model
  * gives an infinite mean (p x + q <= 1).
@@ -197,7 +196,11 @@ gammagamma_expected_spend(const double *params, double x, double m)
 }
 
 PG_FUNCTION_INFO_V1(gammagamma_expected_spend_sql);
-/* lifecycle.expected_spend(gammagamma, frequency, monetary_value). */
+/*
+ * lifecycle.expected_spend(gammagamma, frequency, monetary_value); NULL for
+ * repeat purchases of no known value (mean 0), which the model cannot
+ * condition on.
+ */
 Datum
 gammagamma_expected_spend_sql(PG_FUNCTION_ARGS)
 {
@@ -205,7 +208,9 @@ gammagamma_expected_spend_sql(PG_FUNCTION_ARGS)
 	double		x = PG_GETARG_FLOAT8(1);
 	double		m = PG_GETARG_FLOAT8(2);
 
-	model_read(PG_GETARG_HEAPTUPLEHEADER(0), NPARAMS, params);
+	model_read(fcinfo, 0, NPARAMS, params);
 	check_spend_history(x, m);
+	if (x > 0 && !spend_is_informative(x, m))
+		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(gammagamma_expected_spend(params, x, m));
 }

@@ -65,20 +65,34 @@ purchase_history_ok(double x, double t_x, double t, RowProblem *problem)
 	return false;
 }
 
-/* True if (x, m) can be a customer's spend history; otherwise fills *problem. */
+/*
+ * True if (x, m) can be a customer's spend history; otherwise fills
+ * *problem.  A mean spend of 0 is possible (repeat purchases of no known
+ * value) and carries no information on spend; a negative one is not.
+ */
 static bool
 spend_history_ok(double x, double m, RowProblem *problem)
 {
 	if (!frequency_ok(x, problem))
 		return false;
-	problem->detail = "The Gamma-Gamma model describes the positive mean spend of the repeat purchases.";
+	problem->detail = "The monetary value is the mean spend of the repeat purchase days.";
 	if (!isfinite(m))
 		problem->message = "monetary value must be a finite number";
-	else if (x > 0 && m <= 0)
-		problem->message = "monetary value must be positive for a customer with repeat purchases";
+	else if (m < 0)
+		problem->message = "monetary value must not be negative";
 	else
 		return true;
 	return false;
+}
+
+/*
+ * True if a valid spend history tells something about spend: repeat
+ * purchases with a positive mean value.
+ */
+bool
+spend_is_informative(double x, double m)
+{
+	return x > 0 && m > 0;
 }
 
 /* Raise a row problem as an invalid-parameter error. */
@@ -127,7 +141,7 @@ check_spend_history(double x, double m)
 	RowProblem	problem;
 
 	if (!spend_history_ok(x, m, &problem))
-		report_problem(&problem, "Leave out customers whose repeat purchases have no known positive value.");
+		report_problem(&problem, "Compute monetary_value with lifecycle.btyd(summary, as_of, time_unit).");
 }
 
 /* Error unless a row weight is positive and finite. */
@@ -144,11 +158,11 @@ check_weight(double weight)
 
 /* The runs of rows with equal frequency, in order, with their weights. */
 FrequencyGroup *
-model_rows_groups(const ModelRows *rows, int *ngroups)
+model_rows_groups(const ModelRows *rows, int64 *ngroups)
 {
 	FrequencyGroup *groups = palloc_extended(Max(rows->nrows, 1) * sizeof(FrequencyGroup),
 											 MCXT_ALLOC_HUGE);
-	int			n = -1;
+	int64		n = -1;
 
 	for (int64 i = 0; i < rows->nrows; i++)
 	{
@@ -266,6 +280,25 @@ model_fit_datum(FunctionCallInfo fcinfo, const ModelFit *fit)
 	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
 }
 
+/*
+ * The model composite of a fit that has no estimate: NULL parameters,
+ * converged false, and the message saying why.
+ */
+Datum
+model_no_estimate(FunctionCallInfo fcinfo, int nparams, double customers, const char *message)
+{
+	ModelFit	fit;
+
+	memset(&fit, 0, sizeof(ModelFit));
+	fit.nparams = nparams;
+	for (int i = 0; i < nparams; i++)
+		fit.params[i] = fit.se[i] = NAN;
+	fit.log_likelihood = NAN;
+	fit.customers = customers;
+	fit.message = message;
+	return model_fit_datum(fcinfo, &fit);
+}
+
 PG_FUNCTION_INFO_V1(model_given);
 /*
  * A model from given parameters (published ones, or a stored fit's): the
@@ -295,13 +328,23 @@ model_given(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(model_fit_datum(fcinfo, &fit));
 }
 
+/* The last model composite an argument position saw, and its parameters. */
+typedef struct ModelCache
+{
+	Size		length;			/* 0: empty */
+	char	   *bytes;
+	double		params[OPTIM_MAX_PARAMS];
+} ModelCache;
+
+#define CACHED_MODEL_ARGS 2
+
 /*
- * Read a model composite's parameters for a prediction.  A model that did
+ * Parse a model composite's parameters for a prediction.  A model that did
  * not converge has no estimate to predict with: that is an error naming the
  * fit's message, never a prediction from meaningless numbers.
  */
-void
-model_read(HeapTupleHeader model, int nparams, double *params)
+static void
+model_parse(HeapTupleHeader model, int nparams, double *params)
 {
 	bool		isnull;
 	Datum		converged = GetAttributeByNum(model, 2 * nparams + 3, &isnull);
@@ -326,4 +369,34 @@ model_read(HeapTupleHeader model, int nparams, double *params)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("model parameters must be positive finite numbers")));
 	}
+}
+
+/*
+ * The parameters of the model composite in argument argno (0 or 1) of a
+ * prediction function.  A query usually predicts with one model for every
+ * customer, so the parsed parameters are kept per call site and reused
+ * while the composite's bytes stay the same.
+ */
+void
+model_read(FunctionCallInfo fcinfo, int argno, int nparams, double *params)
+{
+	HeapTupleHeader model = PG_GETARG_HEAPTUPLEHEADER(argno);
+	Size		length = HeapTupleHeaderGetDatumLength(model);
+	ModelCache *cache;
+
+	Assert(argno < CACHED_MODEL_ARGS && nparams <= OPTIM_MAX_PARAMS);
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+														  CACHED_MODEL_ARGS * sizeof(ModelCache));
+	cache = &((ModelCache *) fcinfo->flinfo->fn_extra)[argno];
+	if (cache->length != length || memcmp(cache->bytes, model, length) != 0)
+	{
+		model_parse(model, nparams, cache->params);
+		if (cache->bytes != NULL)
+			pfree(cache->bytes);
+		cache->bytes = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, length);
+		memcpy(cache->bytes, model, length);
+		cache->length = length;
+	}
+	memcpy(params, cache->params, nparams * sizeof(double));
 }

@@ -263,9 +263,10 @@ model_purchase_rows_trans(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(model_spend_rows_trans);
 /*
  * Transition of gammagamma_fit: (state, frequency, monetary_value
- * [, weight]).  Customers without repeat purchases have no mean repeat
- * spend and are left out; the state is still created, so that a fit over
- * only such customers can say so.
+ * [, weight]).  Customers without repeat purchases, or whose repeat
+ * purchases have no known value (mean 0), tell nothing about spend and are
+ * left out; the state is still created, so that a fit over only such
+ * customers can say so.
  */
 Datum
 model_spend_rows_trans(PG_FUNCTION_ARGS)
@@ -282,7 +283,7 @@ model_spend_rows_trans(PG_FUNCTION_ARGS)
 	check_spend_history(x, m);
 	weight = row_weight(fcinfo, 3);
 	state = transition_state(fcinfo, KIND_SPEND);
-	if (x > 0)
+	if (spend_is_informative(x, m))
 		state_add(state, x, m, 0.0, weight);
 	PG_RETURN_POINTER(state);
 }
@@ -352,7 +353,8 @@ row_valid(char kind, const ModelRow *row)
 		return false;
 	if (kind == KIND_PURCHASE)
 		return purchase_history_valid(row->x, row->v, row->t);
-	return spend_history_valid(row->x, row->v) && row->x > 0 && row->t == 0;
+	return spend_history_valid(row->x, row->v) && spend_is_informative(row->x, row->v) &&
+		row->t == 0;
 }
 
 PG_FUNCTION_INFO_V1(model_rows_deserialize);

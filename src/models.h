@@ -45,15 +45,12 @@ typedef struct FrequencyGroup
 	int64		count;
 } FrequencyGroup;
 
-/* A fit, as the model composites show it. */
+/* A fit, as the model composites show it; NaN stands for NULL. */
 typedef struct ModelFit
 {
 	int			nparams;
-	bool		estimated;		/* params[] hold values */
 	double		params[OPTIM_MAX_PARAMS];
-	bool		has_se;
 	double		se[OPTIM_MAX_PARAMS];
-	bool		has_log_likelihood;
 	double		log_likelihood;
 	double		customers;
 	bool		converged;
@@ -65,13 +62,16 @@ typedef struct ModelFit
 extern bool model_rows_get(FunctionCallInfo fcinfo, ModelRows *rows);
 
 /* modelfit.c */
-extern FrequencyGroup *model_rows_groups(const ModelRows *rows, int *ngroups);
+extern FrequencyGroup *model_rows_groups(const ModelRows *rows, int64 *ngroups);
 extern void model_fit_run(OptimObjective fn, void *arg, const char *const *names,
 						  const ModelRows *rows, ModelFit *fit);
 extern Datum model_fit_datum(FunctionCallInfo fcinfo, const ModelFit *fit);
-extern void model_read(HeapTupleHeader model, int nparams, double *params);
+extern Datum model_no_estimate(FunctionCallInfo fcinfo, int nparams, double customers,
+							   const char *message);
+extern void model_read(FunctionCallInfo fcinfo, int argno, int nparams, double *params);
 extern bool purchase_history_valid(double x, double t_x, double t);
 extern bool spend_history_valid(double x, double m);
+extern bool spend_is_informative(double x, double m);
 extern void check_purchase_history(double x, double t_x, double t);
 extern void check_spend_history(double x, double m);
 extern void check_weight(double weight);

@@ -3,7 +3,7 @@
 -- SQLSTATE.  Reference values come from the papers, lifetimes' documentation
 -- and test/reference/models.py (mpmath).
 BEGIN;
-SELECT plan(74);
+SELECT plan(77);
 SET LOCAL client_min_messages = warning;
 
 -- |x / target - 1| <= tolerance.
@@ -145,6 +145,12 @@ SELECT is((SELECT lifecycle.gammagamma_fit(frequency, monetary_value) FROM weeks
           (SELECT gg FROM fits), 'Gamma-Gamma leaves out one-time buyers');
 SELECT is((SELECT lifecycle.bgnbd_fit(frequency, recency, t, 0.5) FROM (SELECT * FROM weeks UNION ALL SELECT * FROM weeks) w),
           (SELECT bg FROM fits), 'every customer twice at weight 0.5 is the same fit');
+-- Repeat purchases of no known value (mean spend 0) say nothing about spend.
+SELECT is((SELECT lifecycle.gammagamma_fit(frequency, monetary_value)
+             FROM (SELECT frequency, monetary_value FROM weeks UNION ALL VALUES (3, 0)) w),
+          (SELECT gg FROM fits), 'Gamma-Gamma leaves out repeat buyers with mean spend 0');
+SELECT is(lifecycle.expected_spend(gg, 3, 0), NULL, 'no expected spend for repeat purchases of no known value') FROM fits;
+SELECT is(lifecycle.clv(bg, gg, 3, 20, 38, 0, 12, 4.345, 0.01), NULL, 'nor a CLV') FROM fits;
 
 -- Fits sharing one transition state in a query, and fits per group.
 SELECT is((SELECT row(lifecycle.bgnbd_fit(frequency, recency, t), lifecycle.mbgnbd_fit(frequency, recency, t))::text FROM weeks),
@@ -168,7 +174,7 @@ SELECT throws_ok($$SELECT lifecycle.bgnbd_fit(2, 0, 5)$$, '22023', 'recency must
 SELECT throws_ok($$SELECT lifecycle.bgnbd_fit(1, 1, 5, 0)$$, '22023', 'weight must be a positive finite number', 'zero weight');
 SELECT throws_ok($$SELECT lifecycle.bgnbd_fit(1, 1, 5, 'NaN')$$, '22023', 'weight must be a positive finite number', 'NaN weight');
 SELECT throws_ok($$SELECT lifecycle.gammagamma_fit(1, 10, -2)$$, '22023', 'weight must be a positive finite number', 'negative weight');
-SELECT throws_ok($$SELECT lifecycle.gammagamma_fit(2, 0)$$, '22023', 'monetary value must be positive for a customer with repeat purchases', 'zero spend');
+SELECT throws_ok($$SELECT lifecycle.gammagamma_fit(2, -1)$$, '22023', 'monetary value must not be negative', 'negative spend');
 SELECT throws_ok($$SELECT lifecycle.gammagamma_fit(2, 'Infinity')$$, '22023', 'monetary value must be a finite number', 'infinite spend');
 SELECT throws_ok($$SELECT lifecycle.bgnbd_fit(1, 1, 5, w) FROM (VALUES (1e308), (1e308)) v(w)$$, '22003', 'total weight out of range', 'weights overflowing');
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent check of the numbers in sql/models.sql and test/models.sql.
 
-Pure Python + mpmath (40 digits), written from the papers' formulas, sharing
+Pure Python + mpmath (30 digits), written from the papers' formulas, sharing
 no code with src/.  It rebuilds the CDNOW calibration summary from
 CDNOW_sample.txt, and prints:
   - log-likelihood and gradient (should be ~0) of BG/NBD, MBG/NBD and
@@ -14,7 +14,7 @@ import sys
 from datetime import date
 import mpmath as mp
 
-mp.mp.dps = 40
+mp.mp.dps = 30
 path = sys.argv[1] if len(sys.argv) > 1 else '../shared/datasets/cdnow/CDNOW_sample.txt'
 END = date(1997, 9, 30)
 
@@ -155,5 +155,16 @@ if __name__ == '__main__':
               mp.nstr(expected(bg, x, t_x, T, 39), 8), mp.nstr(spend(gg, x, m), 8),
               mp.nstr(clv(bg, gg, x, t_x, T, m, 12, mp.mpf('4.345'), mp.mpf('0.01')), 8))
     print('holdout repeat purchase days', len(holdout))
+    print('expected purchases where the textbook formula struggles (params, s, x, t_x, T, horizon):')
+    for params, s, x, t_x, T, h in (((0.5, 5, 1, 2), 0, 3, 10, 20, 15), ((0.5, 5, 1, 2), 1, 3, 10, 20, 15),
+                                    ((0.243, 4.414, 0.793, 2.426), 0, 2, 30.43, 38.86, 1e-9),
+                                    ((0.243, 4.414, 0.793, 2.426), 0, 0, 0, 0, 1e5),
+                                    ((0.243, 4.414, 1.793, 2.426), 0, 0, 0, 0, 1e5),
+                                    ((0.3, 2, 5, 1), 0, 0, 0, 10, 50), ((0.5, 3, 0.3, 0.4), 0, 0, 0, 10, 20),
+                                    ((0.5, 3, 0.3, 0.4), 1, 0, 0, 10, 20), ((2.5, 3, 0.3, 0.4), 0, 7, 5, 10, 1000),
+                                    ((0.243, 4.414, 0.793, 2.426), 1, 2, 30.43, 38.86, 39)):
+        # floats as PostgreSQL parses them: the exact binary value of each literal
+        args = [mp.mpf(v) for v in (t_x, T, h)]
+        print(' ', params, s, x, t_x, T, h, mp.nstr(expected([mp.mpf(v) for v in params], x, *args, s=s), 17))
     print('BG/NBD sum of E[39 weeks] over all customers',
           mp.nstr(sum(expected(bg, x, t_x, T, 39) for x, t_x, T, _ in rows), 10))
