@@ -280,8 +280,7 @@ fits AS (
          CASE s.btyd_unit WHEN 'week' THEN 7.0 ELSE 1.0 END AS unit_days
     FROM settings s,
          (SELECT lifecycle.bgnbd_fit(x.frequency, x.recency, x.t) AS purchases,
-                 lifecycle.gammagamma_fit(x.frequency, x.monetary_value::double precision)
-                   FILTER (WHERE x.frequency > 0 AND x.monetary_value > 0) AS spend
+                 lifecycle.gammagamma_fit(x.frequency, x.monetary_value::double precision) AS spend
             FROM (SELECT (b.bt).* FROM base b) x
            WHERE x.frequency IS NOT NULL AND (SELECT models FROM settings)) f
 )
@@ -309,10 +308,9 @@ SELECT c.customer AS %4$I,
        CASE WHEN (f.purchases).converged THEN
          lifecycle.expected_purchases(f.purchases, (c.bt).frequency, (c.bt).recency, (c.bt).t,
                                       s.prediction_days / f.unit_days) END AS expected_purchases,
-       CASE WHEN f.spend_usable AND ((c.bt).frequency = 0 OR (c.bt).monetary_value > 0) THEN
+       CASE WHEN f.spend_usable THEN
          lifecycle.expected_spend(f.spend, (c.bt).frequency, (c.bt).monetary_value) END AS expected_spend,
-       CASE WHEN (f.purchases).converged AND f.spend_usable
-                 AND ((c.bt).frequency = 0 OR (c.bt).monetary_value > 0) THEN
+       CASE WHEN (f.purchases).converged AND f.spend_usable THEN
          lifecycle.clv(f.purchases, f.spend, (c.bt).frequency, (c.bt).recency, (c.bt).t,
                        (c.bt).monetary_value, s.clv_periods, s.clv_period_days / f.unit_days,
                        s.clv_discount_rate) END AS clv
@@ -457,7 +455,6 @@ BEGIN
     EXECUTE format('INSERT INTO lifecycle.model_history
                     SELECT %s, lifecycle.bgnbd_fit(btyd_frequency, btyd_recency, btyd_t),
                            lifecycle.gammagamma_fit(btyd_frequency, btyd_monetary_value::double precision)
-                             FILTER (WHERE btyd_frequency > 0 AND btyd_monetary_value > 0)
                       FROM %s WHERE btyd_frequency IS NOT NULL', run, v.view_name);
   END IF;
 
