@@ -132,6 +132,22 @@ COMMENT ON COLUMN lifecycle.retention.refunds IS 'Refund rows (negative amounts)
 COMMENT ON COLUMN lifecycle.retention.refunded IS 'Total refunded in the period, as a positive amount';
 COMMENT ON COLUMN lifecycle.retention.net_revenue IS 'revenue - refunded';
 
+-- The metrics from a period's totals: the one place their formulas live, for
+-- lifecycle.retention_metrics and the segment view's monthly companion.
+CREATE FUNCTION lifecycle.retention_of(customers bigint, orders bigint, revenue numeric,
+                                       repeat_customers bigint, refunds bigint, refunded numeric)
+  RETURNS lifecycle.retention LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT customers, orders, revenue, repeat_customers,
+         repeat_customers::numeric OPERATOR(pg_catalog./) NULLIF(customers, 0),
+         orders::numeric OPERATOR(pg_catalog./) NULLIF(customers, 0),
+         revenue OPERATOR(pg_catalog./) NULLIF(orders, 0),
+         revenue OPERATOR(pg_catalog./) NULLIF(customers, 0),
+         refunds, refunded, revenue OPERATOR(pg_catalog.-) refunded;
+END;
+COMMENT ON FUNCTION lifecycle.retention_of(bigint, bigint, numeric, bigint, bigint, numeric) IS
+  'Retention metrics from a period''s totals: customers, orders, revenue before refunds, repeat customers, refunds, refunded';
+
 CREATE FUNCTION lifecycle.retention_metrics(
   orders regclass, customer_column text, time_column text, amount_column text,
   period_from date, period_to date, time_zone text DEFAULT 'UTC')
@@ -143,22 +159,16 @@ DECLARE
 BEGIN
   PERFORM lifecycle.check_period(period_from, period_to);
   EXECUTE format($q$
-    SELECT count(*) FILTER (WHERE (s).orders > 0),
-           coalesce(sum((s).orders), 0)::bigint,
-           coalesce(sum((s).gross), 0),
-           count(*) FILTER (WHERE (s).orders >= 2),
-           coalesce(sum((s).refunds), 0)::bigint,
-           coalesce(sum((s).refunded), 0)
+    SELECT (lifecycle.retention_of(count(*) FILTER (WHERE (s).orders > 0),
+                                   coalesce(sum((s).orders), 0)::bigint,
+                                   coalesce(sum((s).gross), 0),
+                                   count(*) FILTER (WHERE (s).orders >= 2),
+                                   coalesce(sum((s).refunds), 0)::bigint,
+                                   coalesce(sum((s).refunded), 0))).*
       FROM (SELECT lifecycle.rfm_agg(o.day, o.amount) AS s FROM (%s) o GROUP BY o.customer) c
     $q$, lifecycle.orders_sql(orders, customer_column, time_column, amount_column,
                                time_zone, period_from, period_to))
-    INTO result.customers, result.orders, result.revenue, result.repeat_customers,
-         result.refunds, result.refunded;
-  result.repeat_purchase_rate := result.repeat_customers::numeric / nullif(result.customers, 0);
-  result.purchase_frequency := result.orders::numeric / nullif(result.customers, 0);
-  result.aov := result.revenue / nullif(result.orders, 0);
-  result.customer_value := result.revenue / nullif(result.customers, 0);
-  result.net_revenue := result.revenue - result.refunded;
+    INTO result;
   RETURN result;
 END
 $$;

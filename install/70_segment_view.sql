@@ -399,21 +399,18 @@ BEGIN
        GROUP BY 1, o.%1$I),
     totals AS (
       SELECT month,
-             count(*) FILTER (WHERE (summary).orders > 0) AS customers,
-             sum((summary).orders) AS orders,
-             sum((summary).monetary) AS revenue,
-             count(*) FILTER (WHERE (summary).orders >= 2) AS repeat_customers
+             lifecycle.retention_of(count(*) FILTER (WHERE (summary).orders > 0),
+                                    sum((summary).orders)::bigint,
+                                    sum((summary).gross),
+                                    count(*) FILTER (WHERE (summary).orders >= 2),
+                                    sum((summary).refunds)::bigint,
+                                    sum((summary).refunded)) AS r
         FROM per_customer GROUP BY month)
-    SELECT month, customers, orders, revenue, repeat_customers,
-           repeat_customers::numeric / nullif(customers, 0) AS repeat_purchase_rate,
-           orders::numeric / nullif(customers, 0) AS purchase_frequency,
-           revenue / nullif(orders, 0) AS aov,
-           revenue / nullif(customers, 0) AS customer_value
-      FROM totals ORDER BY month$v$,
+    SELECT month, (r).* FROM totals ORDER BY month$v$,
     settings.customer_column, settings.time_column, names[3], settings.amount_column,
     settings.orders, settings.view_name);
   EXECUTE format('COMMENT ON VIEW %s IS %L', names[3],
-                 'Retention metrics per calendar month (in the view''s time zone), computed from the orders at query time');
+                 'Retention metrics (as lifecycle.retention_metrics) per calendar month in the view''s time zone, computed from the orders at query time');
 
   EXECUTE format($v$
     CREATE VIEW %1$s AS

@@ -64,10 +64,12 @@ SELECT (SELECT count(*) FROM (
           SELECT segment, count(*), sum(orders), sum(monetary) FROM "Segments ""A"""
            WHERE segment IS NOT NULL GROUP BY segment) d) AS segment_diff,
        (SELECT sum(share_pct) FROM "Segments ""A""_stage_summary") AS stage_share_total;
--- June 2025: ann (2 orders, 80 - 10 refund), cat (40), hal (refund -5): 2 buyers, 3 orders,
--- revenue 105, 1 repeat customer.
+-- June 2025, as lifecycle.retention_metrics counts it: ann (2 orders, 80, and a
+-- 10 refund), cat (40), hal (a 5 refund): 2 buyers, 3 orders, revenue 120 before
+-- refunds, 1 repeat customer, AOV 40, customer value 60; 2 refunds, 15 refunded,
+-- net revenue 105.
 SELECT month, customers, orders, revenue, repeat_customers, repeat_purchase_rate,
-       purchase_frequency, aov, customer_value
+       purchase_frequency, aov, customer_value, refunds, refunded, net_revenue
   FROM "Segments ""A""_retention_monthly" WHERE month = '2025-06-01';
 
 -- The run history: the build is run 1; guest orders are counted.
