@@ -68,3 +68,20 @@ END $$;
 
 SELECT count(*) AS customers, count(DISTINCT (frequency, recency, t)) AS distinct_rows FROM cdnow_customers;
 SELECT * FROM pg_temp.fit_times('cdnow_customers', :runs);
+
+-- The fitted parameters over a relation of per-customer rows, one line each:
+-- 'recovery', label, parameter, estimate, standard error; alpha is given
+-- in days (days_per_unit: 1 for rows in days, 7 in weeks).
+CREATE FUNCTION pg_temp.recovery(relation regclass, label text, days_per_unit float8)
+  RETURNS TABLE (tag text, source text, parameter text, estimate float8, se float8)
+LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY EXECUTE format($q$
+    SELECT 'recovery', %L, x.*
+      FROM (SELECT (lifecycle.bgnbd_fit(frequency, recency, t)).* FROM %s) b,
+           (SELECT (lifecycle.gammagamma_fit(frequency, monetary_value)).* FROM %s) g,
+           LATERAL (VALUES ('bgnbd_r', b.r, b.r_se), ('bgnbd_alpha_days', b.alpha * %s, b.alpha_se * %s),
+                           ('bgnbd_a', b.a, b.a_se), ('bgnbd_b', b.b, b.b_se),
+                           ('gg_p', g.p, g.p_se), ('gg_q', g.q, g.q_se), ('gg_gamma', g.gamma, g.gamma_se)) x$q$,
+    label, relation, relation, days_per_unit, days_per_unit);
+END $$;

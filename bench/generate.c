@@ -10,21 +10,30 @@
  * The model (true parameters printed to stderr and by --params):
  *   - customers arrive uniformly over the window, each with a first purchase
  *     on the arrival day; customer ids are in arrival order;
- *   - BG/NBD (Fader, Hardie & Lee 2005): purchase rate lambda ~ Gamma(r,
- *     rate alpha) per day, dropout probability p ~ Beta(a, b); repeat
- *     purchase days follow a Poisson process in whole days (each gap is the
- *     ceiling of an exponential: a Bernoulli trial a day with probability
- *     1 - exp(-lambda)), and after each repeat purchase the customer drops
- *     out with probability p;
+ *   - BG/NBD (Fader, Hardie & Lee 2005) in continuous time: purchase rate
+ *     lambda ~ Gamma(r, rate alpha) per day, dropout probability
+ *     p ~ Beta(a, b); the first purchase at a uniform instant of the
+ *     arrival day, repeat purchases a Poisson process of rate lambda, and
+ *     after each repeat purchase the customer drops out with probability p;
  *   - Gamma-Gamma spend (Fader, Hardie & Lee 2005b): nu ~ Gamma(q, rate
- *     gamma), the spend of one purchase day ~ Gamma(p, rate nu);
- *   - a purchase day holds 1, 2 or 3 orders that split its spend, each at a
- *     random minute of the day;
+ *     gamma), the spend of one purchase ~ Gamma(p, rate nu);
+ *   - a purchase is 1, 2 or 3 orders that split its spend, each at a random
+ *     minute of the purchase's day (two purchases on one day make one
+ *     purchase day in the orders);
  *   - some orders are followed by a refund row (negative, all or part of the
  *     order) 1-14 days later, if that day is still inside the window.
  *
+ * --histories FILE also writes each customer's exact history under the
+ * model, one tab-separated line a customer: id, x (repeat purchases), t_x
+ * and T (days from the first purchase to the last one and to the end of
+ * the window, unrounded), and the mean spend of the repeat purchases (0 if
+ * none, unrounded).  Fitting the models to these recovers the true
+ * parameters within their standard errors; fitting them to summaries of
+ * the orders measures in whole days and cents instead.
+ *
  * Usage: generate [--customers N] [--seed S] [--start YYYY-MM-DD]
- *                 [--years Y] [--order time|customer] [--params]
+ *                 [--years Y] [--order time|customer] [--histories FILE]
+ *                 [--params]
  */
 #include <math.h>
 #include <stddef.h>
@@ -69,6 +78,7 @@ typedef struct Options
 	int			years;
 	int			by_customer;	/* rows in customer order, not time order */
 	int			params_only;
+	const char *histories;		/* file for the exact histories, or NULL */
 } Options;
 
 /* One output row; minute counts from the window's first midnight. */
@@ -89,7 +99,7 @@ typedef struct Rows
 /* Realized totals, for stderr. */
 typedef struct Totals
 {
-	long		purchase_days,
+	long		purchases,
 				orders,
 				refunds;
 } Totals;
@@ -301,9 +311,12 @@ maybe_refund(Rows *rows, Totals *totals, uint32_t customer, int day, int32_t cen
 	totals->refunds++;
 }
 
-/* One purchase day: its spend split over 1-3 orders, each maybe refunded. */
-static void
-purchase_day(Rows *rows, Totals *totals, uint32_t customer, int day, double nu,
+/*
+ * One purchase: its spend split over 1-3 orders on its day, each maybe
+ * refunded.  Returns the spend, unrounded.
+ */
+static double
+purchase(Rows *rows, Totals *totals, uint32_t customer, int day, double nu,
 			 int ndays)
 {
 	double		u = uniform();
@@ -326,36 +339,45 @@ purchase_day(Rows *rows, Totals *totals, uint32_t customer, int day, double nu,
 				 part);
 		maybe_refund(rows, totals, customer, day, part, ndays);
 	}
-	totals->purchase_days++;
+	totals->purchases++;
 	totals->orders += k;
+	return spend;
 }
 
 /*
- * One customer's whole history: first purchase on the arrival day, then
- * BG/NBD repeat purchase days until dropout or the end of the window.
+ * One customer's whole history: the first purchase at a uniform instant of
+ * the arrival day, then BG/NBD repeat purchases until dropout or the end of
+ * the window (times in days since the window's start).  Writes the exact
+ * history to "histories" if given.
  */
 static void
-customer_history(Rows *rows, Totals *totals, uint32_t customer, int arrival, int ndays)
+customer_history(Rows *rows, Totals *totals, uint32_t customer, int arrival, int ndays,
+				 FILE *histories)
 {
 	double		lambda = gamma_draw(model.r) / model.alpha;
 	double		p = beta_draw(model.a, model.b);
 	double		nu = gamma_draw(model.gg_q) / model.gg_gamma;
-	int			day = arrival;
+	double		first = arrival + uniform();
+	double		last = first;
+	double		repeat_spend = 0;
+	long		x = 0;
 
-	purchase_day(rows, totals, customer, day, nu, ndays);
+	purchase(rows, totals, customer, arrival, nu, ndays);
 	for (;;)
 	{
-		double		gap = ceil(-log(uniform_pos()) / lambda);
+		double		next = last - log(uniform_pos()) / lambda;
 
-		if (gap < 1.0)
-			gap = 1.0;
-		if (gap >= ndays - day)
+		if (next >= ndays)
 			break;
-		day += (int) gap;
-		purchase_day(rows, totals, customer, day, nu, ndays);
+		last = next;
+		x++;
+		repeat_spend += purchase(rows, totals, customer, (int) floor(last), nu, ndays);
 		if (uniform() < p)
 			break;
 	}
+	if (histories != NULL)
+		fprintf(histories, "%u\t%ld\t%.17g\t%.17g\t%.17g\n", customer, x, last - first,
+				ndays - first, x > 0 ? repeat_spend / x : 0.0);
 }
 
 /* ---------- ordering and output ---------- */
@@ -510,7 +532,7 @@ usage(void)
 {
 	fprintf(stderr,
 			"usage: generate [--customers N] [--seed S] [--start YYYY-MM-DD] [--years Y]\n"
-			"                [--order time|customer] [--params]\n");
+			"                [--order time|customer] [--histories FILE] [--params]\n");
 	exit(2);
 }
 
@@ -543,6 +565,8 @@ parse_options(int argc, char **argv, Options *opt)
 				opt->start_m < 1 || opt->start_m > 12 || opt->start_d < 1 || opt->start_d > 31)
 				usage();
 		}
+		else if (strcmp(arg, "--histories") == 0)
+			opt->histories = val;
 		else if (strcmp(arg, "--order") == 0 && strcmp(val, "time") == 0)
 			opt->by_customer = 0;
 		else if (strcmp(arg, "--order") == 0 && strcmp(val, "customer") == 0)
@@ -565,6 +589,7 @@ main(int argc, char **argv)
 				end_day;
 	int			ndays;
 	uint64_t	seed;
+	FILE	   *histories = NULL;
 	clock_t		t0 = clock();
 
 	parse_options(argc, argv, &opt);
@@ -577,6 +602,11 @@ main(int argc, char **argv)
 		return 0;
 	}
 	print_params(stderr, &opt, ndays);
+	if (opt.histories != NULL && (histories = fopen(opt.histories, "w")) == NULL)
+	{
+		perror("generate: histories");
+		return 1;
+	}
 
 	seed = opt.seed;
 	for (int i = 0; i < 4; i++)
@@ -586,7 +616,7 @@ main(int argc, char **argv)
 		/* stratified arrival: ids follow sign-up order, days stay uniform */
 		int			arrival = (int) (((double) c + uniform()) * ndays / opt.customers);
 
-		customer_history(&rows, &totals, (uint32_t) (c + 1), arrival, ndays);
+		customer_history(&rows, &totals, (uint32_t) (c + 1), arrival, ndays, histories);
 	}
 	if (opt.by_customer)
 		sort_within_customers(&rows);
@@ -594,9 +624,14 @@ main(int argc, char **argv)
 		sort_by_time(&rows, ndays);
 	write_rows(&rows, ndays, start_day);
 
-	fprintf(stderr, "rows %zu\norders %ld\nrefunds %ld\npurchase_days %ld\n"
+	if (histories != NULL && fclose(histories) != 0)
+	{
+		perror("generate: histories");
+		return 1;
+	}
+	fprintf(stderr, "rows %zu\norders %ld\nrefunds %ld\npurchases %ld\n"
 			"orders_per_customer %.3f\ncpu_seconds %.2f\n",
-			rows.n, totals.orders, totals.refunds, totals.purchase_days,
+			rows.n, totals.orders, totals.refunds, totals.purchases,
 			(double) totals.orders / opt.customers,
 			(double) (clock() - t0) / CLOCKS_PER_SEC);
 	free(rows.row);

@@ -128,13 +128,66 @@ spend_objective(const double *theta, double *grad, double *hess, void *arg)
 	return -ll / n;
 }
 
+/*
+ * A start for the search from the moments of m.  Given nu, m is the mean
+ * of x purchases of Gamma(p, nu) values, so E[m] = p gamma / (q - 1) and
+ * E[m^2] = (p^2 + p / x) gamma^2 / ((q - 1)(q - 2)): a line in 1/x with
+ * intercept A and slope B, whence p = A / B, A / E[m]^2 = (q - 1) / (q - 2)
+ * and gamma = E[m] (q - 1) / p.  Fitting that line by weighted least
+ * squares puts the start close to the maximum, which saves Newton steps,
+ * each a pass over all rows.  False where the moments say nothing (one
+ * frequency only, or q <= 2, where E[m^2] is infinite).
+ */
+static bool
+moment_start(const ModelRows *rows, double *params)
+{
+	double		sw = 0.0,
+				sz = 0.0,
+				szz = 0.0,
+				sy = 0.0,
+				szy = 0.0,
+				sm = 0.0;
+	double		intercept,
+				slope,
+				mean,
+				ratio;
+
+	for (int64 i = 0; i < rows->nrows; i++)
+	{
+		const ModelRow *row = &rows->rows[i];
+		double		w = row->weight;
+		double		z = 1.0 / row->x;
+		double		y = row->v * row->v;
+
+		sw += w;
+		sz += w * z;
+		szz += w * z * z;
+		sy += w * y;
+		szy += w * z * y;
+		sm += w * row->v;
+	}
+	slope = (sw * szy - sz * sy) / (sw * szz - sz * sz);
+	intercept = (sy - slope * sz) / sw;
+	mean = sm / sw;
+	ratio = intercept / (mean * mean);
+	if (!(slope > 0 && intercept > 0 && ratio > 1))
+		return false;
+	params[Q] = 2.0 + 1.0 / (ratio - 1.0);
+	params[P] = intercept / slope;
+	params[GAMMA] = mean * (params[Q] - 1.0) / params[P];
+	for (int i = 0; i < NPARAMS; i++)
+		if (!(isfinite(params[i]) && params[i] > 0))
+			return false;
+	return true;
+}
+
 PG_FUNCTION_INFO_V1(gammagamma_fit_final);
 /*
  * Final function of lifecycle.gammagamma_fit.  The rows are the customers
  * with repeat purchases of positive mean value (the transition leaves out
- * the others).  Starts at
- * p = 1, q = 2, gamma = the mean of m, where the model's mean spend pgamma/(q-1)
- * equals the observed mean.
+ * the others).  Starts from the moments of m (moment_start), or where they
+ * say nothing at p = 1, q = 2, gamma = the mean of m, where the model's
+ * mean spend p gamma / (q - 1) equals the observed mean.
  */
 Datum
 gammagamma_fit_final(PG_FUNCTION_ARGS)
@@ -164,9 +217,12 @@ gammagamma_fit_final(PG_FUNCTION_ARGS)
 		data.sum_x_log_xm += row->weight * row->x * log(row->x * row->v);
 		sum_m += row->weight * row->v;
 	}
-	fit.params[P] = 1.0;
-	fit.params[Q] = 2.0;
-	fit.params[GAMMA] = sum_m / rows.customers;
+	if (!moment_start(&rows, fit.params))
+	{
+		fit.params[P] = 1.0;
+		fit.params[Q] = 2.0;
+		fit.params[GAMMA] = sum_m / rows.customers;
+	}
 	model_fit_run(spend_objective, &data, param_names, &rows, &fit);
 	PG_RETURN_DATUM(model_fit_datum(fcinfo, &fit));
 }

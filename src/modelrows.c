@@ -4,21 +4,26 @@
  *	  their total weights.  Transition, combine, portable serialize and
  *	  deserialize, and the rows a final function fits, sorted and merged.
  *
- * Rows live in a dense array.  During the transitions a hash index (12-byte
- * entries holding a row's position and hash) finds the row equal to a new
- * one, so that customers with identical histories become one row carrying
- * their total weight: memory grows with the number of distinct rows, not
- * customers.  Combining states appends the other state's rows; equal rows
- * coming from different states are merged by the final function after
- * sorting, which also makes every plan (serial, parallel, any input order)
- * add the same numbers in the same order.  Rows with a NULL argument are
- * left out, as aggregates do.
+ * Rows live in one array: a sorted prefix of distinct rows, then the rows
+ * added since, unsorted.  Transitions and combines append.  Up to a million
+ * rows (32 MB) the array just grows; beyond, a full array is compacted
+ * first: the new rows are sorted and merged into the prefix, equal rows
+ * becoming one row with their total weight, and the array only grows if
+ * that left it more than half full.  So memory follows the number of
+ * distinct rows, not customers, and no row is ever looked up at random
+ * (with a million customers of nearly all distinct histories, a hash
+ * index of the rows cost more than the fit itself).  The final function
+ * compacts the whole array, which changes its layout but not the rows it
+ * stands for, so aggregates sharing the state (bgnbd_fit and mbgnbd_fit in
+ * one query) and later transitions see the same rows.  Sorting also makes
+ * the fit add the rows in the same order whatever the plan (serial,
+ * parallel, any input order).  Rows with a NULL argument are left out, as
+ * aggregates do.
  */
 #include "postgres.h"
 
 #include <math.h>
 
-#include "common/hashfn.h"
 #include "libpq/pqformat.h"
 #include "aggregate.h"
 #include "miscadmin.h"
@@ -37,52 +42,24 @@
 /* Bytes of one serialized row: four float8. */
 #define ROW_BYTES		32
 
-/* The index key that stands for the row being looked up (ModelState.probe). */
-#define PROBE			PG_UINT32_MAX
+/* Most rows a state holds. */
+#define MAX_ROWS		((uint32) PG_INT32_MAX)
 
-/* A hash index entry: the position of a row in the dense array. */
-typedef struct RowIndexEntry
-{
-	uint32		row;
-	uint32		hash;
-	char		status;
-} RowIndexEntry;
+/* Rows an array holds before compactions start: 32 MB. */
+#define FREE_GROWTH_ROWS ((uint64) 1 << 20)
+
+/* Rows a new state has room for. */
+#define INITIAL_ROWS	1024
 
 typedef struct ModelState
 {
 	char		kind;
-	uint32		nrows;
+	uint32		nrows;			/* rows in use */
+	uint32		nsorted;		/* rows[0 .. nsorted - 1] are sorted and distinct */
 	uint32		capacity;
-	ModelRow   *rows;			/* dense; equal rows only after a combine */
-	struct rowindex_hash *index;	/* built by the first transition */
-	ModelRow	probe;			/* the row being looked up in the index */
+	ModelRow   *rows;
 	MemoryContext mcxt;
 } ModelState;
-
-/* The 64-bit finalizer of MurmurHash3: every input bit affects every output bit. */
-static inline uint64
-mix64(uint64 h)
-{
-	h ^= h >> 33;
-	h *= UINT64CONST(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
-	h ^= h >> 33;
-	return h;
-}
-
-/* Hash of a row's values (x, v, t), from the bits of the doubles. */
-static inline uint32
-row_hash(const ModelRow *row)
-{
-	uint64		bits[3];
-
-	memcpy(&bits[0], &row->x, sizeof(double));
-	memcpy(&bits[1], &row->v, sizeof(double));
-	memcpy(&bits[2], &row->t, sizeof(double));
-	return (uint32) mix64(hash_combine64(hash_combine64(mix64(bits[0]), mix64(bits[1])),
-										 mix64(bits[2])));
-}
 
 /* True if two rows have the same values (their weights aside). */
 static inline bool
@@ -91,25 +68,43 @@ rows_equal(const ModelRow *a, const ModelRow *b)
 	return a->x == b->x && a->v == b->v && a->t == b->t;
 }
 
-/* The row an index key stands for. */
-static inline const ModelRow *
-key_row(const ModelState *state, uint32 key)
+/* Order of rows: by x, then v, then t. */
+static inline int
+row_cmp(const ModelRow *a, const ModelRow *b)
 {
-	return key == PROBE ? &state->probe : &state->rows[key];
+	if (a->x != b->x)
+		return a->x < b->x ? -1 : 1;
+	if (a->v != b->v)
+		return a->v < b->v ? -1 : 1;
+	if (a->t != b->t)
+		return a->t < b->t ? -1 : 1;
+	return 0;
 }
 
-#define SH_PREFIX		rowindex
-#define SH_ELEMENT_TYPE RowIndexEntry
-#define SH_KEY_TYPE		uint32
-#define SH_KEY			row
-#define SH_HASH_KEY(tb, k) row_hash(key_row((tb)->private_data, k))
-#define SH_EQUAL(tb, a, b) rows_equal(key_row((tb)->private_data, a), key_row((tb)->private_data, b))
-#define SH_STORE_HASH
-#define SH_GET_HASH(tb, a) ((a)->hash)
-#define SH_SCOPE		static inline
-#define SH_DECLARE
-#define SH_DEFINE
-#include "lib/simplehash.h"
+#if PG_VERSION_NUM >= 140000
+/* sort_rows(rows, n): an introsort specialized to ModelRow and row_cmp. */
+#define ST_SORT			sort_rows
+#define ST_ELEMENT_TYPE ModelRow
+#define ST_COMPARE(a, b) row_cmp(a, b)
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE		static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+#else
+/* row_cmp for qsort. */
+static int
+row_qsort_cmp(const void *a, const void *b)
+{
+	return row_cmp(a, b);
+}
+
+/* sort_rows(rows, n) where PostgreSQL has no sort template: qsort, same order. */
+static void
+sort_rows(ModelRow *rows, size_t n)
+{
+	qsort(rows, n, sizeof(ModelRow), row_qsort_cmp);
+}
+#endif
 
 /* A fresh state of the given kind in mcxt, with room for "capacity" rows. */
 static ModelState *
@@ -119,12 +114,70 @@ state_create(MemoryContext mcxt, char kind, uint32 capacity)
 
 	state->kind = kind;
 	state->mcxt = mcxt;
-	state->capacity = Max(capacity, 256);
+	state->capacity = Max(capacity, INITIAL_ROWS);
 	state->rows = MemoryContextAllocHuge(mcxt, (Size) state->capacity * sizeof(ModelRow));
 	return state;
 }
 
-/* Make room for "more" further rows. */
+/* Add weight to a row, which stands for one more set of equal rows. */
+static inline void
+add_weight(ModelRow *row, double weight)
+{
+	row->weight += weight;
+	if (!isfinite(row->weight))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("total weight out of range")));
+}
+
+/*
+ * Sort the rows added since the last compaction and merge them into the
+ * sorted prefix, in place, equal rows becoming one with their total weight.
+ * The merge reads the prefix from a copy; it never writes past the tail
+ * rows it has read.
+ */
+static void
+state_compact(ModelState *state)
+{
+	ModelRow   *rows = state->rows;
+	ModelRow   *prefix = NULL;
+	uint32		nprefix = state->nsorted,
+				i = 0,
+				j = nprefix,
+				n = 0;
+
+	if (nprefix == state->nrows)
+		return;
+	sort_rows(rows + nprefix, state->nrows - nprefix);
+	if (nprefix > 0)
+	{
+		prefix = MemoryContextAllocHuge(state->mcxt, (Size) nprefix * sizeof(ModelRow));
+		memcpy(prefix, rows, (Size) nprefix * sizeof(ModelRow));
+	}
+	while (i < nprefix || j < state->nrows)
+	{
+		ModelRow	next;
+
+		CHECK_FOR_INTERRUPTS();
+		if (j == state->nrows || (i < nprefix && row_cmp(&prefix[i], &rows[j]) <= 0))
+			next = prefix[i++];
+		else
+			next = rows[j++];
+		if (n > 0 && rows_equal(&rows[n - 1], &next))
+			add_weight(&rows[n - 1], next.weight);
+		else
+			rows[n++] = next;
+	}
+	if (prefix != NULL)
+		pfree(prefix);
+	state->nrows = state->nsorted = n;
+}
+
+/*
+ * Make room for "more" further rows.  Up to FREE_GROWTH_ROWS the array
+ * just doubles; beyond, a full array is compacted first and only grows
+ * (doubling) if it would still be more than half full.
+ */
 static void
 state_reserve(ModelState *state, uint32 more)
 {
@@ -133,58 +186,35 @@ state_reserve(ModelState *state, uint32 more)
 
 	if (needed <= capacity)
 		return;
-	if (needed >= PROBE)
+	if (needed > FREE_GROWTH_ROWS)
+	{
+		state_compact(state);
+		needed = (uint64) state->nrows + more;
+		if (needed <= capacity / 2)
+			return;
+	}
+	if (needed > MAX_ROWS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many distinct rows for a model fit")));
-	while (capacity < needed)
+	while (capacity < needed || (needed > FREE_GROWTH_ROWS && capacity < 2 * needed))
 		capacity *= 2;
-	state->capacity = (uint32) Min(capacity, (uint64) PROBE - 1);
+	state->capacity = (uint32) Min(capacity, (uint64) MAX_ROWS);
 	state->rows = repalloc_huge(state->rows, (Size) state->capacity * sizeof(ModelRow));
 }
 
-/* Index every row of the state (the first rows of an equal run win). */
-static void
-index_build(ModelState *state)
-{
-	state->index = rowindex_create(state->mcxt, Max(state->nrows, 256), state);
-	for (uint32 i = 0; i < state->nrows; i++)
-	{
-		bool		found;
-
-		rowindex_insert(state->index, i, &found);
-	}
-}
-
-/* Add weight to the row with values (x, v, t), creating it if new. */
+/* Add a row with values (x, v, t) and a weight. */
 static void
 state_add(ModelState *state, double x, double v, double t, double weight)
 {
-	RowIndexEntry *entry;
-	bool		found;
+	ModelRow   *row;
 
-	if (state->index == NULL)
-		index_build(state);
-	/* -0.0 == 0.0, but their bits, which the hash reads, differ */
-	state->probe.x = x == 0 ? 0.0 : x;
-	state->probe.v = v == 0 ? 0.0 : v;
-	state->probe.t = t == 0 ? 0.0 : t;
-	state->probe.weight = weight;
-	entry = rowindex_insert(state->index, PROBE, &found);
-	if (found)
-	{
-		ModelRow   *row = &state->rows[entry->row];
-
-		row->weight += weight;
-		if (!isfinite(row->weight))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("total weight out of range")));
-		return;
-	}
 	state_reserve(state, 1);
-	state->rows[state->nrows] = state->probe;
-	entry->row = state->nrows++;
+	row = &state->rows[state->nrows++];
+	row->x = x;
+	row->v = v;
+	row->t = t;
+	row->weight = weight;
 }
 
 /*
@@ -290,8 +320,9 @@ model_spend_rows_trans(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(model_rows_combine);
 /*
- * Combine two partial states by appending the second one's rows to the
- * first.  Not strict: either may be NULL (a worker that saw no row), and a
+ * Combine two partial states: append the second one's rows to the first
+ * and merge them in.  Partial states arrive sorted (serialized compacted),
+ * so the merge is linear.  Not strict: either may be NULL (a worker that saw no row), and a
  * NULL first state gets a copy in the aggregate context rather than a
  * pointer to the second one.
  */
@@ -316,6 +347,7 @@ model_rows_combine(PG_FUNCTION_ARGS)
 	state_reserve(into, from->nrows);
 	memcpy(&into->rows[into->nrows], from->rows, (Size) from->nrows * sizeof(ModelRow));
 	into->nrows += from->nrows;
+	state_compact(into);
 	PG_RETURN_POINTER(into);
 }
 
@@ -323,6 +355,8 @@ PG_FUNCTION_INFO_V1(model_rows_serialize);
 /*
  * Serialize a state field by field in network byte order behind a format
  * version byte: version, kind, row count, then (x, v, t, weight) per row.
+ * The state is compacted first: a parallel worker sorts its own rows, and
+ * the leader only merges.
  */
 Datum
 model_rows_serialize(PG_FUNCTION_ARGS)
@@ -331,6 +365,7 @@ model_rows_serialize(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	aggregate_context(fcinfo);
+	state_compact(state);
 	pq_begintypsend(&buf);
 	pq_sendbyte(&buf, MODEL_STATE_FORMAT);
 	pq_sendbyte(&buf, state->kind);
@@ -358,7 +393,10 @@ row_valid(char kind, const ModelRow *row)
 }
 
 PG_FUNCTION_INFO_V1(model_rows_deserialize);
-/* Rebuild a state from model_rows_serialize's bytes, validating every row. */
+/*
+ * Rebuild a state from model_rows_serialize's bytes, validating every row;
+ * rows that arrive sorted and distinct are the state's sorted prefix.
+ */
 Datum
 model_rows_deserialize(PG_FUNCTION_ARGS)
 {
@@ -368,6 +406,7 @@ model_rows_deserialize(PG_FUNCTION_ARGS)
 	ModelState *state;
 	char		kind;
 	uint32		count;
+	bool		sorted = true;
 
 	initReadOnlyStringInfo(&buf, VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
 	check_serialized_state(buf.len >= 2 + 4, "model fit");
@@ -375,7 +414,7 @@ model_rows_deserialize(PG_FUNCTION_ARGS)
 	kind = pq_getmsgbyte(&buf);
 	check_serialized_state(kind == KIND_PURCHASE || kind == KIND_SPEND, "model fit");
 	count = (uint32) pq_getmsgint(&buf, 4);
-	check_serialized_state(count < PROBE && (uint64) count * ROW_BYTES == (uint64) (buf.len - buf.cursor),
+	check_serialized_state(count <= MAX_ROWS && (uint64) count * ROW_BYTES == (uint64) (buf.len - buf.cursor),
 						   "model fit");
 	state = state_create(mcxt, kind, count);
 	for (uint32 i = 0; i < count; i++)
@@ -388,79 +427,35 @@ model_rows_deserialize(PG_FUNCTION_ARGS)
 		row->t = pq_getmsgfloat8(&buf);
 		row->weight = pq_getmsgfloat8(&buf);
 		check_serialized_state(row_valid(kind, row), "model fit");
+		if (sorted && i > 0 && row_cmp(&state->rows[i - 1], row) >= 0)
+			sorted = false;
 	}
 	state->nrows = count;
+	state->nsorted = sorted ? count : 0;
 	PG_RETURN_POINTER(state);
 }
 
-/* Order of rows: by x, then v, then t, then weight. */
-static inline int
-row_cmp(const ModelRow *a, const ModelRow *b)
-{
-	if (a->x != b->x)
-		return a->x < b->x ? -1 : 1;
-	if (a->v != b->v)
-		return a->v < b->v ? -1 : 1;
-	if (a->t != b->t)
-		return a->t < b->t ? -1 : 1;
-	if (a->weight != b->weight)
-		return a->weight < b->weight ? -1 : 1;
-	return 0;
-}
-
-#if PG_VERSION_NUM >= 140000
-/* sort_rows(rows, n): an introsort specialized to ModelRow and row_cmp. */
-#define ST_SORT			sort_rows
-#define ST_ELEMENT_TYPE ModelRow
-#define ST_COMPARE(a, b) row_cmp(a, b)
-#define ST_CHECK_FOR_INTERRUPTS
-#define ST_SCOPE		static
-#define ST_DEFINE
-#include "lib/sort_template.h"
-#else
-/* row_cmp for qsort. */
-static int
-row_qsort_cmp(const void *a, const void *b)
-{
-	return row_cmp(a, b);
-}
-
-/* sort_rows(rows, n) where PostgreSQL has no sort template: qsort, same order. */
-static void
-sort_rows(ModelRow *rows, size_t n)
-{
-	qsort(rows, n, sizeof(ModelRow), row_qsort_cmp);
-}
-#endif
-
 /*
  * In a final function: the state's rows, sorted, equal rows merged into one
- * with their total weight, and the total weight of all.  The state itself
- * is left as it was.  False when the aggregate saw no row at all.
+ * with their total weight, and the total weight of all.  This compacts the
+ * state, which changes its layout but not the rows it stands for.  False
+ * when the aggregate saw no row at all.
  */
 bool
 model_rows_get(FunctionCallInfo fcinfo, ModelRows *rows)
 {
 	ModelState *state;
-	int64		n = 0;
 
 	aggregate_context(fcinfo);
 	if (PG_ARGISNULL(0))
 		return false;
 	state = (ModelState *) PG_GETARG_POINTER(0);
-	rows->rows = palloc_extended(Max((Size) state->nrows, 1) * sizeof(ModelRow), MCXT_ALLOC_HUGE);
-	memcpy(rows->rows, state->rows, (Size) state->nrows * sizeof(ModelRow));
-	sort_rows(rows->rows, state->nrows);
+	state_compact(state);
+	rows->rows = state->rows;
+	rows->nrows = state->nrows;
 	rows->customers = 0.0;
 	for (uint32 i = 0; i < state->nrows; i++)
-	{
-		if (n > 0 && rows_equal(&rows->rows[n - 1], &rows->rows[i]))
-			rows->rows[n - 1].weight += rows->rows[i].weight;
-		else
-			rows->rows[n++] = rows->rows[i];
-		rows->customers += rows->rows[i].weight;
-	}
-	rows->nrows = n;
+		rows->customers += state->rows[i].weight;
 	if (!isfinite(rows->customers))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),

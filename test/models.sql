@@ -3,7 +3,7 @@
 -- SQLSTATE.  Reference values come from the papers, lifetimes' documentation
 -- and test/reference/models.py (mpmath).
 BEGIN;
-SELECT plan(77);
+SELECT plan(80);
 SET LOCAL client_min_messages = warning;
 
 -- |x / target - 1| <= tolerance.
@@ -160,6 +160,21 @@ SELECT is((SELECT array_agg(CASE WHEN repeat THEN (f = (SELECT gg FROM fits))::t
                      FROM weeks GROUP BY 1) g),
           ARRAY['no customer made a repeat purchase, so spend per purchase cannot be estimated', 'true'],
           'GROUP BY: no estimate for the one-time buyers, the same fit for the repeat buyers');
+
+-- Over a million rows the state compacts as it grows (sorts the new rows and
+-- merges equal ones): the same rows as the weighted histories, bit for bit.
+SELECT is((SELECT row(lifecycle.bgnbd_fit(frequency, recency, t), lifecycle.gammagamma_fit(frequency, monetary_value))::text
+             FROM generate_series(1, 500), weeks),
+          (SELECT row(lifecycle.bgnbd_fit(frequency, recency, t, 500), lifecycle.gammagamma_fit(frequency, monetary_value, 500))::text
+             FROM weeks),
+          '1,178,500 rows of 2,357 histories: the fits of the histories weighted 500');
+CREATE TEMP TABLE spread AS
+SELECT frequency, recency, t + k * 1e-6 AS t FROM weeks, generate_series(1, 470) k;
+CREATE TEMP TABLE spread_fit AS SELECT lifecycle.bgnbd_fit(frequency, recency, t) AS f FROM spread;
+SELECT ok((f).converged AND (f).customers = 1107790, '1,107,790 rows, nearly all distinct: converged') FROM spread_fit;
+SELECT is((SELECT lifecycle.bgnbd_fit(frequency, recency, t, 0.5) FROM spread, generate_series(1, 2))::text,
+          (SELECT f FROM spread_fit)::text,
+          'the same rows given twice with weight 0.5: the same fit');
 
 -- Refused input rows: 22023, naming the problem.
 SELECT throws_ok($$SELECT lifecycle.bgnbd_fit(-1, 0, 5)$$, '22023', 'frequency must be a non-negative whole number', 'negative frequency');
