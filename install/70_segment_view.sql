@@ -190,66 +190,52 @@ COMMENT ON FUNCTION lifecycle._column_type(regclass, name) IS 'Internal: type of
 -- The SELECT that a segment view materializes, written for one orders
 -- relation.  Names reach it only through regclass and %I; the settings are
 -- read from lifecycle.segment_views at each refresh.
+-- Every customer's summary facts, derived values and stage in one pass over
+-- the orders (src/facts.c): what a segment view's query is built on.
+CREATE FUNCTION lifecycle._customer_facts(
+  orders regclass, customer_column name, time_column name, amount_column name,
+  customers regclass, customers_key name, time_zone text, as_of date, btyd_unit text,
+  active_days integer, dormant_days integer, churn_days integer,
+  cadence_factor double precision, cadence_min_days integer)
+  RETURNS SETOF record LANGUAGE c STABLE PARALLEL UNSAFE
+  AS 'MODULE_PATHNAME', 'customer_facts';
+COMMENT ON FUNCTION lifecycle._customer_facts(regclass, name, name, name, regclass, name, text, date, text,
+                                              integer, integer, integer, double precision, integer) IS
+  'Internal: one row of summary facts, derived values and stage per customer, for segment views';
+
 CREATE FUNCTION lifecycle._segment_view_query(settings lifecycle.segment_views) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   time_type regtype := lifecycle._column_type(settings.orders, settings.time_column);
-  -- Settings the aggregation needs are scalar subqueries (init plans), not
-  -- joins with the settings CTE, so that the aggregation can run in parallel.
-  setting text := format('(SELECT %%s FROM lifecycle.segment_views v WHERE v.view_name = %L)',
-                         settings.view_name);
-  as_of_day text := '(coalesce(v.as_of, (now() AT TIME ZONE v.time_zone)::date) + 1)';
-  day_end   text;
-  agg_call  text;
-  order_rows text;
+  key_type regtype := lifecycle._column_type(settings.orders, settings.customer_column);
 BEGIN
-  -- Orders count up to the end of the as-of day, in the view's zone.
-  CASE time_type
-    WHEN 'timestamp with time zone'::regtype THEN
-      day_end := format(setting, as_of_day || '::timestamp AT TIME ZONE v.time_zone');
-      agg_call := format('lifecycle.rfm_agg(o.t, o.amount, %s)', format(setting, 'v.time_zone'));
-    WHEN 'timestamp without time zone'::regtype THEN
-      day_end := format(setting, as_of_day || '::timestamp');
-      agg_call := 'lifecycle.rfm_agg(o.t, o.amount)';
-    WHEN 'date'::regtype THEN
-      day_end := format(setting, as_of_day);
-      agg_call := 'lifecycle.rfm_agg(o.t, o.amount)';
-    ELSE
-      RAISE EXCEPTION 'order time column "%" has type %', settings.time_column, time_type
-        USING ERRCODE = 'datatype_mismatch',
-              HINT = 'Use a timestamptz, timestamp or date column, or a view that casts to one.';
-  END CASE;
-
-  order_rows := format(
-    'SELECT x.%1$I AS customer, x.%2$I AS t, x.%3$I::numeric AS amount
-       FROM %4$s x
-      WHERE x.%1$I IS NOT NULL AND x.%2$I < %5$s',
-    settings.customer_column, settings.time_column, settings.amount_column,
-    settings.orders, day_end);
-  IF settings.customers IS NOT NULL THEN
-    order_rows := order_rows || format(
-      ' UNION ALL SELECT c.%1$I, NULL::%2$s, NULL::numeric FROM %3$s c WHERE c.%1$I IS NOT NULL',
-      settings.customers_key, time_type, settings.customers);
+  IF time_type NOT IN ('timestamp with time zone'::regtype, 'timestamp without time zone'::regtype,
+                       'date'::regtype) THEN
+    RAISE EXCEPTION 'order time column "%" has type %', settings.time_column, time_type
+      USING ERRCODE = 'datatype_mismatch',
+            HINT = 'Use a timestamptz, timestamp or date column, or a view that casts to one.';
   END IF;
 
+  -- Orders count up to the end of the as-of day, in the view's zone; the
+  -- relations are regclass constants, so that the view depends on them.
   RETURN format($q$
 WITH settings AS MATERIALIZED (
   SELECT v.*, coalesce(v.as_of, (now() AT TIME ZONE v.time_zone)::date) AS as_of_day
     FROM lifecycle.segment_views v WHERE v.view_name = %1$L
 ),
-summaries AS (
-  SELECT o.customer, %2$s AS summary
-    FROM (%3$s) o
-   GROUP BY o.customer
-),
 base AS MATERIALIZED (
-  SELECT m.customer, m.summary,
-         lifecycle.days_since_last_order(m.summary, s.as_of_day) AS recency_days,
-         CASE s.frequency_basis WHEN 'orders' THEN (m.summary).orders
-              ELSE (m.summary).purchase_days END AS frequency,
-         (m.summary).monetary AS monetary,
-         lifecycle.btyd(m.summary, s.as_of_day, s.btyd_unit) AS bt
-    FROM summaries m, settings s
+  SELECT f.*, f.days_since_last_order AS recency_days,
+         CASE s.frequency_basis WHEN 'orders' THEN f.orders ELSE f.purchase_days END AS frequency
+    FROM settings s,
+         lifecycle._customer_facts(%2$L::regclass, %3$L, %4$L, %5$L, %6$L::regclass, %7$L,
+                                   s.time_zone, s.as_of_day, s.btyd_unit, s.active_days, s.dormant_days,
+                                   s.churn_days, s.cadence_factor, s.cadence_min_days)
+           AS f(customer %8$s, first_purchase date, last_purchase date, previous_purchase date,
+                orders bigint, purchase_days integer, monetary numeric, gross numeric, refunds bigint,
+                refunded numeric, days_since_last_order integer, tenure_days integer,
+                mean_interval_days numeric, aov numeric, btyd_frequency integer,
+                btyd_recency double precision, btyd_t double precision, btyd_monetary_value numeric,
+                stage lifecycle.stage)
 ),
 scored AS (
   SELECT b.*, lifecycle.r_score(b.recency_days, k.breaks) AS r_score,
@@ -281,44 +267,45 @@ fits AS (
     FROM settings s,
          (SELECT lifecycle.bgnbd_fit(x.frequency, x.recency, x.t) AS purchases,
                  lifecycle.gammagamma_fit(x.frequency, x.monetary_value::double precision) AS spend
-            FROM (SELECT (b.bt).* FROM base b) x
+            FROM (SELECT b.btyd_frequency AS frequency, b.btyd_recency AS recency, b.btyd_t AS t,
+                         b.btyd_monetary_value AS monetary_value FROM base b) x
            WHERE x.frequency IS NOT NULL AND (SELECT models FROM settings)) f
 )
-SELECT c.customer AS %4$I,
+SELECT c.customer AS %9$I,
        s.as_of_day AS as_of,
-       lifecycle.stage(c.summary, s.as_of_day, s.active_days, s.dormant_days, s.churn_days,
-                       s.cadence_factor, s.cadence_min_days) AS stage,
+       c.stage,
        g.segment,
        c.r_score, c.f_score, c.m_score,
-       (c.summary).first_purchase, (c.summary).last_purchase, (c.summary).previous_purchase,
-       coalesce((c.summary).orders, 0) AS orders,
-       coalesce((c.summary).purchase_days, 0) AS purchase_days,
-       coalesce((c.summary).monetary, 0) AS monetary,
-       coalesce((c.summary).gross, 0) AS gross,
-       coalesce((c.summary).refunds, 0) AS refunds,
-       coalesce((c.summary).refunded, 0) AS refunded,
-       c.recency_days AS days_since_last_order,
-       lifecycle.tenure_days(c.summary, s.as_of_day) AS tenure_days,
-       lifecycle.mean_interval_days(c.summary) AS mean_interval_days,
-       lifecycle.aov(c.summary) AS aov,
-       (c.bt).frequency AS btyd_frequency, (c.bt).recency AS btyd_recency, (c.bt).t AS btyd_t,
-       (c.bt).monetary_value AS btyd_monetary_value,
+       c.first_purchase, c.last_purchase, c.previous_purchase,
+       coalesce(c.orders, 0) AS orders,
+       coalesce(c.purchase_days, 0) AS purchase_days,
+       coalesce(c.monetary, 0) AS monetary,
+       coalesce(c.gross, 0) AS gross,
+       coalesce(c.refunds, 0) AS refunds,
+       coalesce(c.refunded, 0) AS refunded,
+       c.days_since_last_order,
+       c.tenure_days,
+       c.mean_interval_days,
+       c.aov,
+       c.btyd_frequency, c.btyd_recency, c.btyd_t, c.btyd_monetary_value,
        CASE WHEN (f.purchases).converged THEN
-         lifecycle.p_alive(f.purchases, (c.bt).frequency, (c.bt).recency, (c.bt).t) END AS p_alive,
+         lifecycle.p_alive(f.purchases, c.btyd_frequency, c.btyd_recency, c.btyd_t) END AS p_alive,
        CASE WHEN (f.purchases).converged THEN
-         lifecycle.expected_purchases(f.purchases, (c.bt).frequency, (c.bt).recency, (c.bt).t,
+         lifecycle.expected_purchases(f.purchases, c.btyd_frequency, c.btyd_recency, c.btyd_t,
                                       s.prediction_days / f.unit_days) END AS expected_purchases,
        CASE WHEN f.spend_usable THEN
-         lifecycle.expected_spend(f.spend, (c.bt).frequency, (c.bt).monetary_value) END AS expected_spend,
+         lifecycle.expected_spend(f.spend, c.btyd_frequency, c.btyd_monetary_value) END AS expected_spend,
        CASE WHEN (f.purchases).converged AND f.spend_usable THEN
-         lifecycle.clv(f.purchases, f.spend, (c.bt).frequency, (c.bt).recency, (c.bt).t,
-                       (c.bt).monetary_value, s.clv_periods, s.clv_period_days / f.unit_days,
+         lifecycle.clv(f.purchases, f.spend, c.btyd_frequency, c.btyd_recency, c.btyd_t,
+                       c.btyd_monetary_value, s.clv_periods, s.clv_period_days / f.unit_days,
                        s.clv_discount_rate) END AS clv
   FROM scored c
  CROSS JOIN settings s
  CROSS JOIN fits f
   LEFT JOIN segments g ON g.r = c.r_score AND g.f = c.f_score AND g.m = c.m_score
-$q$, settings.view_name, agg_call, order_rows, settings.customer_column);
+$q$, settings.view_name, settings.orders::text, settings.customer_column,
+    settings.time_column, settings.amount_column, settings.customers::text, settings.customers_key,
+    key_type, settings.customer_column);
 END $$;
 COMMENT ON FUNCTION lifecycle._segment_view_query(lifecycle.segment_views) IS
   'Internal: the query a segment view materializes';

@@ -24,13 +24,13 @@ rfm_check_as_of(DateADT as_of)
 }
 
 /*
- * The summary's days, checked against the as-of date: a summary that holds
- * purchases after the as-of date would give negative ages, never silently.
+ * Error unless a summary's days allow ages measured to the as-of date: a
+ * summary that holds purchases after it would give negative ages, never
+ * silently.
  */
 void
-rfm_read_days_as_of(HeapTupleHeader summary, DateADT as_of, RfmDays *days)
+rfm_check_days_as_of(const RfmDays *days, DateADT as_of)
 {
-	rfm_read_days(summary, days);
 	rfm_check_as_of(as_of);
 	if (days->purchase_days > 0 && as_of < days->last_purchase)
 		ereport(ERROR,
@@ -39,6 +39,14 @@ rfm_read_days_as_of(HeapTupleHeader summary, DateADT as_of, RfmDays *days)
 						DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(as_of))),
 						DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(days->last_purchase)))),
 				 errhint("Summarize only the orders up to the as-of date, e.g. with FILTER (WHERE order_time::date <= as_of).")));
+}
+
+/* The summary's days, checked against the as-of date. */
+void
+rfm_read_days_as_of(HeapTupleHeader summary, DateADT as_of, RfmDays *days)
+{
+	rfm_read_days(summary, days);
+	rfm_check_days_as_of(days, as_of);
 }
 
 PG_FUNCTION_INFO_V1(rfm_days_since_last_order);
@@ -76,6 +84,24 @@ ratio(int64 a, int64 b)
 	return numeric_div_opt_error(int64_to_numeric(a), int64_to_numeric(b), NULL);
 }
 
+/* Mean days between purchase days; NULL below two purchase days. */
+Numeric
+rfm_mean_interval(const RfmDays *days)
+{
+	if (days->purchase_days < 2)
+		return NULL;
+	return ratio(days->last_purchase - days->first_purchase, days->purchase_days - 1);
+}
+
+/* Gross purchase value / orders; NULL without orders or a known gross. */
+Numeric
+rfm_average_order_value(int64 orders, Numeric gross)
+{
+	if (orders == 0 || gross == NULL)
+		return NULL;
+	return numeric_div_opt_error(gross, int64_to_numeric(orders), NULL);
+}
+
 PG_FUNCTION_INFO_V1(rfm_mean_interval_days);
 /*
  * Mean days between purchase days: (last - first) / (purchase_days - 1);
@@ -86,10 +112,13 @@ rfm_mean_interval_days(PG_FUNCTION_ARGS)
 {
 	RfmDays		days;
 
+	Numeric		interval;
+
 	rfm_read_days(PG_GETARG_HEAPTUPLEHEADER(0), &days);
-	if (days.purchase_days < 2)
+	interval = rfm_mean_interval(&days);
+	if (interval == NULL)
 		PG_RETURN_NULL();
-	PG_RETURN_NUMERIC(ratio(days.last_purchase - days.first_purchase, days.purchase_days - 1));
+	PG_RETURN_NUMERIC(interval);
 }
 
 PG_FUNCTION_INFO_V1(rfm_aov);
@@ -99,21 +128,19 @@ rfm_aov(PG_FUNCTION_ARGS)
 {
 	HeapTupleHeader summary = PG_GETARG_HEAPTUPLEHEADER(0);
 	RfmDays		days;
-	Numeric		gross;
+	Numeric		aov;
 
 	rfm_read_days(summary, &days);
-	gross = rfm_read_numeric(summary, RFM_GROSS);
-	if (days.orders == 0 || gross == NULL)
+	aov = rfm_average_order_value(days.orders, rfm_read_numeric(summary, RFM_GROSS));
+	if (aov == NULL)
 		PG_RETURN_NULL();
-	PG_RETURN_NUMERIC(numeric_div_opt_error(gross, int64_to_numeric(days.orders), NULL));
+	PG_RETURN_NUMERIC(aov);
 }
 
 /* Days per time unit for the BTYD columns: 'day' (1) or 'week' (7). */
-static int
-unit_days(text *unit)
+int
+rfm_time_unit_days(const char *name)
 {
-	char	   *name = text_to_cstring(unit);
-
 	if (pg_strcasecmp(name, "day") == 0 || pg_strcasecmp(name, "days") == 0)
 		return 1;
 	if (pg_strcasecmp(name, "week") == 0 || pg_strcasecmp(name, "weeks") == 0)
@@ -124,6 +151,31 @@ unit_days(text *unit)
 			 errdetail("BTYD time units are whole days or weeks; months and years have no fixed length."),
 			 errhint("Use 'day' or 'week'.")));
 	return 0;					/* keep compiler quiet */
+}
+
+/*
+ * The BTYD columns (frequency, recency, T, monetary_value) of a summary with
+ * purchase days, ages in units of unit_days days.
+ */
+void
+rfm_btyd_values(const RfmDays *days, Numeric gross, Numeric first_day_spend, DateADT as_of,
+				int unit_days, Datum *values, bool *nulls)
+{
+	double		unit = unit_days;
+
+	Assert(days->purchase_days > 0);
+	memset(nulls, 0, 4 * sizeof(bool));
+	values[0] = Int32GetDatum(days->purchase_days - 1);
+	values[1] = Float8GetDatum((days->last_purchase - days->first_purchase) / unit);
+	values[2] = Float8GetDatum((as_of - days->first_purchase) / unit);
+	if (days->purchase_days == 1)
+		values[3] = NumericGetDatum(int64_to_numeric(0));
+	else if (gross == NULL || first_day_spend == NULL)
+		nulls[3] = true;
+	else
+		values[3] = NumericGetDatum(numeric_div_opt_error(numeric_sub_opt_error(gross, first_day_spend, NULL),
+														  int64_to_numeric(days->purchase_days - 1),
+														  NULL));
 }
 
 PG_FUNCTION_INFO_V1(rfm_btyd);
@@ -139,35 +191,15 @@ rfm_btyd(PG_FUNCTION_ARGS)
 {
 	HeapTupleHeader summary = PG_GETARG_HEAPTUPLEHEADER(0);
 	DateADT		as_of = PG_GETARG_DATEADT(1);
-	double		unit = unit_days(PG_GETARG_TEXT_PP(2));
+	int			unit_days = rfm_time_unit_days(text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	RfmDays		days;
-	TupleDesc	desc;
 	Datum		values[4];
-	bool		nulls[4] = {0};
-	Numeric		repeat_spend;
+	bool		nulls[4];
 
 	rfm_read_days_as_of(summary, as_of, &days);
 	if (days.purchase_days == 0)
 		PG_RETURN_NULL();
-	desc = result_desc(fcinfo);
-
-	values[0] = Int32GetDatum(days.purchase_days - 1);
-	values[1] = Float8GetDatum((days.last_purchase - days.first_purchase) / unit);
-	values[2] = Float8GetDatum((as_of - days.first_purchase) / unit);
-	if (days.purchase_days == 1)
-		values[3] = NumericGetDatum(int64_to_numeric(0));
-	else
-	{
-		Numeric		gross = rfm_read_numeric(summary, RFM_GROSS);
-		Numeric		first_day_spend = rfm_read_numeric(summary, RFM_FIRST_DAY_SPEND);
-
-		nulls[3] = gross == NULL || first_day_spend == NULL;
-		if (nulls[3])
-			PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
-		repeat_spend = numeric_sub_opt_error(gross, first_day_spend, NULL);
-		values[3] = NumericGetDatum(numeric_div_opt_error(repeat_spend,
-														  int64_to_numeric(days.purchase_days - 1),
-														  NULL));
-	}
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+	rfm_btyd_values(&days, rfm_read_numeric(summary, RFM_GROSS),
+					rfm_read_numeric(summary, RFM_FIRST_DAY_SPEND), as_of, unit_days, values, nulls);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc(fcinfo), values, nulls)));
 }

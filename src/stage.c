@@ -14,34 +14,11 @@
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 
-#include "summary.h"
+#include "stage.h"
 
-/* The stages, as the enum lifecycle.stage labels them. */
-typedef enum Stage
-{
-	STAGE_PROSPECT,
-	STAGE_NEW,
-	STAGE_ACTIVE,
-	STAGE_AT_RISK,
-	STAGE_DORMANT,
-	STAGE_CHURNED,
-	STAGE_REACTIVATED
-} Stage;
-
-static const char *const stage_labels[] = {
+const char *const stage_labels[STAGE_COUNT] = {
 	"prospect", "new", "active", "at_risk", "dormant", "churned", "reactivated"
 };
-
-/* The policy of lifecycle.stage's arguments; no cadence rule if !cadence. */
-typedef struct StagePolicy
-{
-	int32		active_days;
-	int32		dormant_days;
-	int32		churn_days;
-	bool		cadence;
-	double		cadence_factor;
-	int32		cadence_min_days;
-} StagePolicy;
 
 /* An integer argument that must be given. */
 static int32
@@ -66,7 +43,7 @@ policy_error(const char *message, const char *detail)
 			 errhint("The defaults are active_days 90, dormant_days 180, churn_days 270, cadence_factor 3.0, cadence_min_days 30.")));
 }
 
-/* Read and validate the thresholds (arguments 2-6). */
+/* Read and check the thresholds (arguments 2-6). */
 static void
 read_policy(FunctionCallInfo fcinfo, StagePolicy *policy)
 {
@@ -76,7 +53,13 @@ read_policy(FunctionCallInfo fcinfo, StagePolicy *policy)
 	policy->cadence = !PG_ARGISNULL(5);
 	policy->cadence_factor = policy->cadence ? PG_GETARG_FLOAT8(5) : 0;
 	policy->cadence_min_days = required_int(fcinfo, 6, "cadence_min_days");
+	stage_policy_check(policy);
+}
 
+/* Error unless the thresholds make a policy. */
+void
+stage_policy_check(const StagePolicy *policy)
+{
 	if (policy->active_days <= 0 || policy->dormant_days <= 0 || policy->churn_days <= 0)
 		policy_error("stage thresholds must be positive",
 					 "active_days, dormant_days and churn_days count days since the last order.");
@@ -109,12 +92,18 @@ overdue(const StagePolicy *policy, const RfmDays *days, int64 recency)
 		(double) weighted_recency > policy->cadence_factor * (double) span;
 }
 
-/* The stage of a summary with at least one purchase day, by PRODUCT.md's rules 2-8. */
-static Stage
+/*
+ * The stage of a summary's days at as_of, by PRODUCT.md's rules: a prospect
+ * without a purchase day, else rules 2-8.
+ */
+Stage
 stage_of(const StagePolicy *policy, const RfmDays *days, DateADT as_of)
 {
-	int64		recency = (int64) as_of - days->last_purchase;
+	int64		recency;
 
+	if (days->purchase_days == 0)
+		return STAGE_PROSPECT;
+	recency = (int64) as_of - days->last_purchase;
 	if (recency > policy->churn_days)
 		return STAGE_CHURNED;
 	if (recency > policy->dormant_days)
@@ -131,6 +120,15 @@ stage_of(const StagePolicy *policy, const RfmDays *days, DateADT as_of)
 	return STAGE_ACTIVE;
 }
 
+/* The values of an enum with the stage labels (lifecycle.stage), in Stage order. */
+void
+stage_enum_values(Oid enum_type, Datum *values)
+{
+	for (int i = 0; i < STAGE_COUNT; i++)
+		values[i] = DirectFunctionCall2(enum_in, CStringGetDatum(stage_labels[i]),
+										ObjectIdGetDatum(enum_type));
+}
+
 /* The lifecycle.stage enum value of a stage, looked up once per call site. */
 static Datum
 stage_datum(FunctionCallInfo fcinfo, Stage stage)
@@ -139,14 +137,8 @@ stage_datum(FunctionCallInfo fcinfo, Stage stage)
 
 	if (values == NULL)
 	{
-		Oid			enum_type = get_func_rettype(fcinfo->flinfo->fn_oid);
-		int			i;
-
-		values = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
-									lengthof(stage_labels) * sizeof(Datum));
-		for (i = 0; i < lengthof(stage_labels); i++)
-			values[i] = DirectFunctionCall2(enum_in, CStringGetDatum(stage_labels[i]),
-											ObjectIdGetDatum(enum_type));
+		values = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, STAGE_COUNT * sizeof(Datum));
+		stage_enum_values(get_func_rettype(fcinfo->flinfo->fn_oid), values);
 		fcinfo->flinfo->fn_extra = values;
 	}
 	return values[stage];
@@ -178,7 +170,5 @@ rfm_stage(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(stage_datum(fcinfo, STAGE_PROSPECT));
 
 	rfm_read_days_as_of(PG_GETARG_HEAPTUPLEHEADER(0), as_of, &days);
-	if (days.purchase_days == 0)
-		PG_RETURN_DATUM(stage_datum(fcinfo, STAGE_PROSPECT));
 	PG_RETURN_DATUM(stage_datum(fcinfo, stage_of(&policy, &days, as_of)));
 }

@@ -47,7 +47,7 @@ PG_MODULE_MAGIC;
  * The fields a purchase row touches come last, next to the day set that
  * follows: most rows then touch one or two cache lines.
  */
-typedef struct RfmAggState
+struct RfmAggState
 {
 	int64		refunds;		/* refund rows */
 	MoneySum	refunded;		/* total refunded, positive */
@@ -55,7 +55,7 @@ typedef struct RfmAggState
 	MoneySum	gross;			/* value of the purchases */
 	int64		orders;			/* purchase rows */
 	/* the purchase-day set follows, at state_days() */
-} RfmAggState;
+};
 
 /* Cached per call site: the zone of the last zone argument seen. */
 typedef struct ZoneCache
@@ -83,6 +83,13 @@ static RfmAggState *
 state_create(MemoryContext mcxt, int32 nwords)
 {
 	return MemoryContextAllocZero(mcxt, state_size(nwords));
+}
+
+/* A fresh, empty state in mcxt. */
+RfmAggState *
+rfm_state_create(MemoryContext mcxt)
+{
+	return state_create(mcxt, 0);
 }
 
 /*
@@ -119,8 +126,8 @@ add_count(int64 a, int64 b)
  * Fold one order row (its day, and its amount unless NULL) into the state;
  * returns the state, which may have moved.
  */
-static RfmAggState *
-state_add(RfmAggState *state, DateADT day, const Amount *amount, MemoryContext mcxt)
+RfmAggState *
+rfm_state_add(RfmAggState *state, DateADT day, const Amount *amount, MemoryContext mcxt)
 {
 	DaySet	   *days;
 	int			against_first;
@@ -175,7 +182,7 @@ transition(FunctionCallInfo fcinfo, DateADT day, bool time_isnull)
 		amount_read(PG_GETARG_DATUM(2), &amount);
 	if (state == NULL)
 		state = state_create(mcxt, 0);
-	PG_RETURN_POINTER(state_add(state, day, PG_ARGISNULL(2) ? NULL : &amount, mcxt));
+	PG_RETURN_POINTER(rfm_state_add(state, day, PG_ARGISNULL(2) ? NULL : &amount, mcxt));
 }
 
 PG_FUNCTION_INFO_V1(rfm_agg_trans_date);
@@ -366,6 +373,38 @@ rfm_agg_deserialize(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state);
 }
 
+/*
+ * The facts of the summary a state stands for, in the current memory
+ * context.  False when no row counted at all; a customer with only refunds
+ * has facts without purchase days (and no first, last or previous day).
+ */
+bool
+rfm_state_facts(RfmAggState *state, RfmFacts *facts)
+{
+	DaySet	   *days = state_days(state);
+
+	if (state->orders == 0 && state->refunds == 0)
+		return false;
+	memset(facts, 0, sizeof(RfmFacts));
+	facts->days.orders = state->orders;
+	facts->days.purchase_days = dayset_count(days);
+	if (state->orders > 0)
+	{
+		facts->days.first_purchase = dayset_first(days);
+		facts->days.last_purchase = dayset_last(days);
+		if (!dayset_previous(days, facts->days.last_purchase, &facts->days.previous_purchase))
+			facts->days.previous_purchase = 0;
+	}
+	facts->refunds = state->refunds;
+	facts->gross = money_total(&state->gross);
+	/* no refund rows: nothing refunded, monetary is gross */
+	facts->monetary = state->refunds == 0 ? facts->gross :
+		money_difference(&state->gross, &state->refunded);
+	facts->refunded = money_total(&state->refunded);
+	facts->first_day_spend = money_total(&state->first_day_spend);
+	return true;
+}
+
 PG_FUNCTION_INFO_V1(rfm_agg_final);
 /*
  * Build the lifecycle.rfm composite.  NULL when no row counted at all; a
@@ -374,49 +413,26 @@ PG_FUNCTION_INFO_V1(rfm_agg_final);
 Datum
 rfm_agg_final(PG_FUNCTION_ARGS)
 {
-	RfmAggState *state;
-	DaySet	   *days;
-	Numeric		gross;
-	TupleDesc	desc;
+	RfmFacts	facts;
 	Datum		values[RFM_NATTS];
 	bool		nulls[RFM_NATTS] = {0};
-	DateADT		last,
-				previous;
 
 	aggregate_context(fcinfo);
-	if (PG_ARGISNULL(0))
+	if (PG_ARGISNULL(0) || !rfm_state_facts((RfmAggState *) PG_GETARG_POINTER(0), &facts))
 		PG_RETURN_NULL();
-	state = (RfmAggState *) PG_GETARG_POINTER(0);
-	if (state->orders == 0 && state->refunds == 0)
-		PG_RETURN_NULL();
-
-	desc = result_desc(fcinfo);
-	days = state_days(state);
-	if (state->orders > 0)
-	{
-		last = dayset_last(days);
-		values[RFM_FIRST_PURCHASE - 1] = DateADTGetDatum(dayset_first(days));
-		values[RFM_LAST_PURCHASE - 1] = DateADTGetDatum(last);
-		nulls[RFM_PREVIOUS_PURCHASE - 1] = !dayset_previous(days, last, &previous);
-		values[RFM_PREVIOUS_PURCHASE - 1] = DateADTGetDatum(previous);
-	}
-	else
-	{
-		nulls[RFM_FIRST_PURCHASE - 1] = true;
-		nulls[RFM_LAST_PURCHASE - 1] = true;
-		nulls[RFM_PREVIOUS_PURCHASE - 1] = true;
-	}
-	values[RFM_ORDERS - 1] = Int64GetDatum(state->orders);
-	values[RFM_PURCHASE_DAYS - 1] = Int32GetDatum(dayset_count(days));
-	gross = money_total(&state->gross);
-	/* no refund rows: nothing refunded, monetary is gross */
-	values[RFM_MONETARY - 1] = NumericGetDatum(state->refunds == 0 ? gross :
-											   money_difference(&state->gross, &state->refunded));
-	values[RFM_GROSS - 1] = NumericGetDatum(gross);
-	values[RFM_REFUNDS - 1] = Int64GetDatum(state->refunds);
-	values[RFM_REFUNDED - 1] = NumericGetDatum(money_total(&state->refunded));
-	values[RFM_FIRST_DAY_SPEND - 1] = NumericGetDatum(money_total(&state->first_day_spend));
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+	nulls[RFM_FIRST_PURCHASE - 1] = nulls[RFM_LAST_PURCHASE - 1] = facts.days.purchase_days == 0;
+	nulls[RFM_PREVIOUS_PURCHASE - 1] = facts.days.purchase_days < 2;
+	values[RFM_FIRST_PURCHASE - 1] = DateADTGetDatum(facts.days.first_purchase);
+	values[RFM_LAST_PURCHASE - 1] = DateADTGetDatum(facts.days.last_purchase);
+	values[RFM_PREVIOUS_PURCHASE - 1] = DateADTGetDatum(facts.days.previous_purchase);
+	values[RFM_ORDERS - 1] = Int64GetDatum(facts.days.orders);
+	values[RFM_PURCHASE_DAYS - 1] = Int32GetDatum(facts.days.purchase_days);
+	values[RFM_MONETARY - 1] = NumericGetDatum(facts.monetary);
+	values[RFM_GROSS - 1] = NumericGetDatum(facts.gross);
+	values[RFM_REFUNDS - 1] = Int64GetDatum(facts.refunds);
+	values[RFM_REFUNDED - 1] = NumericGetDatum(facts.refunded);
+	values[RFM_FIRST_DAY_SPEND - 1] = NumericGetDatum(facts.first_day_spend);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc(fcinfo), values, nulls)));
 }
 
 /*

@@ -12,6 +12,8 @@
 #include "utils/date.h"
 #include "utils/numeric.h"
 
+#include "money.h"
+
 /* Attribute numbers of lifecycle.rfm, in declaration order. */
 enum
 {
@@ -41,12 +43,37 @@ typedef struct RfmDays
 	DateADT		previous_purchase;
 } RfmDays;
 
+/* Everything a summary holds, as lifecycle.rfm shows it. */
+typedef struct RfmFacts
+{
+	RfmDays		days;
+	int64		refunds;
+	Numeric		monetary;		/* net: gross - refunded */
+	Numeric		gross;
+	Numeric		refunded;
+	Numeric		first_day_spend;
+} RfmFacts;
+
+/* The aggregate's state (summary.c), for code that summarizes orders itself. */
+typedef struct RfmAggState RfmAggState;
+
+extern RfmAggState *rfm_state_create(MemoryContext mcxt);
+extern RfmAggState *rfm_state_add(RfmAggState *state, DateADT day, const Amount *amount,
+								  MemoryContext mcxt);
+extern bool rfm_state_facts(RfmAggState *state, RfmFacts *facts);
+
 extern TupleDesc result_desc(FunctionCallInfo fcinfo);
 extern void rfm_read_days(HeapTupleHeader summary, RfmDays *days);
 extern Numeric rfm_read_numeric(HeapTupleHeader summary, int attnum);
 
-/* In derived.c: the as-of date checks every age measured to it shares. */
+/* In derived.c: the as-of checks every age measured to it shares, and the derived values. */
 extern void rfm_check_as_of(DateADT as_of);
+extern void rfm_check_days_as_of(const RfmDays *days, DateADT as_of);
 extern void rfm_read_days_as_of(HeapTupleHeader summary, DateADT as_of, RfmDays *days);
+extern Numeric rfm_mean_interval(const RfmDays *days);
+extern Numeric rfm_average_order_value(int64 orders, Numeric gross);
+extern int	rfm_time_unit_days(const char *name);
+extern void rfm_btyd_values(const RfmDays *days, Numeric gross, Numeric first_day_spend,
+							DateADT as_of, int unit_days, Datum *values, bool *nulls);
 
 #endif

@@ -1,0 +1,626 @@
+/*
+ * facts.c
+ *	  lifecycle._customer_facts: every customer's summary, derived values and
+ *	  stage from an orders relation, in one pass over its rows.  It is what a
+ *	  segment view materializes (install/70_segment_view.sql).
+ *
+ * The same numbers come out of rfm_agg with GROUP BY and the derived
+ * functions; this is the fast route to them.  The executor's hash
+ * aggregation spends most of a million-customer summary in its generic
+ * machinery (grouping-key tuples, a state pointer per aggregate, a function
+ * call per row), and each derived function then deforms the lifecycle.rfm
+ * composite again.  Here the order rows come from an ordinary query, run
+ * through SPI as the calling user (so privileges, row security, views,
+ * partitions and inheritance behave as in any query), straight into a hash
+ * table of rfm_agg states keyed by customer; each customer's facts are then
+ * written out as one row, computed from the state by the code the SQL
+ * functions use (summary.c, derived.c, stage.c).
+ *
+ * Called with a column definition list (the segment view's query writes
+ * it): customer (the orders' key type), first_purchase, last_purchase,
+ * previous_purchase, orders, purchase_days, monetary, gross, refunds,
+ * refunded (lifecycle.rfm's fields, NULL for a customer without order
+ * rows), days_since_last_order, tenure_days, mean_interval_days, aov,
+ * btyd_frequency, btyd_recency, btyd_t, btyd_monetary_value, stage.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "tcop/dest.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/typcache.h"
+
+#include "days.h"
+#include "money.h"
+#include "stage.h"
+#include "summary.h"
+
+/* The result columns, in order. */
+enum
+{
+	F_CUSTOMER,
+	F_FIRST_PURCHASE,
+	F_LAST_PURCHASE,
+	F_PREVIOUS_PURCHASE,
+	F_ORDERS,
+	F_PURCHASE_DAYS,
+	F_MONETARY,
+	F_GROSS,
+	F_REFUNDS,
+	F_REFUNDED,
+	F_DAYS_SINCE_LAST_ORDER,
+	F_TENURE_DAYS,
+	F_MEAN_INTERVAL_DAYS,
+	F_AOV,
+	F_BTYD_FREQUENCY,
+	F_BTYD_RECENCY,
+	F_BTYD_T,
+	F_BTYD_MONETARY_VALUE,
+	F_STAGE,
+	F_NATTS
+};
+
+/* The types of the result columns after the customer's; 0: the stage enum. */
+static const Oid fact_types[F_NATTS] = {
+	InvalidOid, DATEOID, DATEOID, DATEOID, INT8OID, INT4OID, NUMERICOID, NUMERICOID,
+	INT8OID, NUMERICOID, INT4OID, INT4OID, NUMERICOID, NUMERICOID, INT4OID, FLOAT8OID,
+	FLOAT8OID, NUMERICOID, InvalidOid
+};
+
+/* How customer keys are hashed and compared: their type's default opclass. */
+typedef struct KeyType
+{
+	FmgrInfo   *hash;
+	FmgrInfo   *equal;
+	Oid			collation;
+	int16		len;
+	bool		byval;
+} KeyType;
+
+/* A customer: the key, and the summary state of its orders (NULL: none yet). */
+typedef struct CustomerEntry
+{
+	Datum		key;
+	uint32		hash;
+	char		status;
+	RfmAggState *state;
+} CustomerEntry;
+
+static inline uint32
+key_hash(const KeyType *type, Datum key)
+{
+	return DatumGetUInt32(FunctionCall1Coll(type->hash, type->collation, key));
+}
+
+static inline bool
+key_equal(const KeyType *type, Datum a, Datum b)
+{
+	return DatumGetBool(FunctionCall2Coll(type->equal, type->collation, a, b));
+}
+
+#define SH_PREFIX		customers
+#define SH_ELEMENT_TYPE CustomerEntry
+#define SH_KEY_TYPE		Datum
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k) key_hash((tb)->private_data, k)
+#define SH_EQUAL(tb, a, b) key_equal((tb)->private_data, a, b)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/*
+ * Rows are folded in batches.  With a million customers the table and the
+ * states are far larger than the CPU caches, and a row's lookup and state
+ * update would each wait for memory: a batch first hashes its rows and
+ * prefetches their buckets, then finds every row's customer and prefetches
+ * its state, then updates the states, so that the waits overlap.
+ */
+#define BATCH_ROWS		32
+
+#if defined(__GNUC__)
+#define prefetch(address) __builtin_prefetch(address)
+#else
+#define prefetch(address) ((void) (address))
+#endif
+
+/* A row waiting in the batch. */
+typedef struct BatchRow
+{
+	Datum		key;
+	uint32		hash;
+	bool		order;			/* an order row, not just a customer */
+	bool		has_amount;
+	DateADT		day;
+	Amount		amount;
+	RfmAggState *state;
+} BatchRow;
+
+/*
+ * The scan: receives the rows of the orders query (customer, time, amount)
+ * or of the customers query (customer), as a DestReceiver.
+ */
+typedef struct FactsScan
+{
+	DestReceiver pub;
+	customers_hash *customers;
+	KeyType		key;
+	Oid			time_type;
+	const pg_tz *zone;			/* for timestamptz order times */
+	bool		order_rows;		/* rows are orders, not just customers */
+	MemoryContext mcxt;			/* keys and states */
+	MemoryContext batch_mcxt;	/* what the batch's rows point to */
+	MemoryContext row_mcxt;		/* reset after each row or output row */
+	int			nbatch;
+	BatchRow	batch[BATCH_ROWS];
+} FactsScan;
+
+/* The purchase day of an order time of the scan's time type. */
+static DateADT
+order_day(const FactsScan *scan, Datum time)
+{
+	switch (scan->time_type)
+	{
+		case TIMESTAMPTZOID:
+			return day_of_timestamptz(DatumGetTimestampTz(time), scan->zone);
+		case TIMESTAMPOID:
+			return day_of_timestamp(DatumGetTimestamp(time));
+		default:
+			return day_of_date(DatumGetDateADT(time));
+	}
+}
+
+/*
+ * Fold the batch into the customers' table: find (or add) every row's
+ * customer, then add the order rows to their states.
+ */
+static void
+batch_flush(FactsScan *scan)
+{
+	int			n = scan->nbatch;
+
+	for (int i = 0; i < n; i++)
+	{
+		BatchRow   *row = &scan->batch[i];
+		bool		found;
+		CustomerEntry *entry = customers_insert_hash(scan->customers, row->key, row->hash, &found);
+
+		if (!found)
+		{
+			MemoryContext old = MemoryContextSwitchTo(scan->mcxt);
+
+			entry->key = datumCopy(row->key, scan->key.byval, scan->key.len);
+			entry->state = NULL;
+			MemoryContextSwitchTo(old);
+		}
+		if (row->order && entry->state == NULL)
+			entry->state = rfm_state_create(scan->mcxt);
+		row->state = entry->state;
+		prefetch(row->state);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		BatchRow   *row = &scan->batch[i];
+		RfmAggState *state;
+
+		if (!row->order)
+			continue;
+		state = rfm_state_add(row->state, row->day, row->has_amount ? &row->amount : NULL,
+							  scan->mcxt);
+		if (state == row->state)
+			continue;
+		/* the state grew and moved: later rows and the table must follow */
+		for (int j = i + 1; j < n; j++)
+			if (scan->batch[j].state == row->state)
+				scan->batch[j].state = state;
+		customers_lookup_hash(scan->customers, row->key, row->hash)->state = state;
+	}
+	scan->nbatch = 0;
+	MemoryContextReset(scan->batch_mcxt);
+}
+
+/*
+ * Add one row to the batch, copying what it needs of the row's values, and
+ * prefetch its bucket.  Rows without a customer are left out, as rows
+ * without an order time count only their customer.
+ */
+static void
+batch_add(FactsScan *scan, const Datum *values, const bool *nulls)
+{
+	BatchRow   *row = &scan->batch[scan->nbatch];
+	MemoryContext old;
+
+	if (nulls[0])
+		return;
+	old = MemoryContextSwitchTo(scan->batch_mcxt);
+	row->key = datumCopy(values[0], scan->key.byval, scan->key.len);
+	row->hash = key_hash(&scan->key, row->key);
+	row->order = scan->order_rows && !nulls[1];
+	row->has_amount = row->order && !nulls[2];
+	if (row->order)
+		row->day = order_day(scan, values[1]);
+	if (row->has_amount)
+	{
+		amount_read(values[2], &row->amount);
+		if (row->amount.value != NULL)
+			row->amount.value = DatumGetNumeric(datumCopy(NumericGetDatum(row->amount.value), false, -1));
+	}
+	MemoryContextSwitchTo(old);
+	prefetch(&scan->customers->data[row->hash & scan->customers->sizemask]);
+	if (++scan->nbatch == BATCH_ROWS)
+		batch_flush(scan);
+}
+
+static bool
+scan_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	FactsScan  *scan = (FactsScan *) self;
+	MemoryContext old = MemoryContextSwitchTo(scan->row_mcxt);
+
+	slot_getallattrs(slot);
+	batch_add(scan, slot->tts_values, slot->tts_isnull);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(scan->row_mcxt);
+	return true;
+}
+
+static void
+scan_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+scan_shutdown(DestReceiver *self)
+{
+}
+
+static void
+scan_destroy(DestReceiver *self)
+{
+}
+
+/* Run a read-only query with one parameter (or none) into the scan. */
+static void
+scan_query(FactsScan *scan, const char *sql, Oid param_type, Datum param)
+{
+	int			nparams = OidIsValid(param_type) ? 1 : 0;
+#if PG_VERSION_NUM >= 140000
+	SPIExecuteOptions options;
+
+	memset(&options, 0, sizeof(options));
+	if (nparams > 0)
+	{
+		options.params = makeParamList(1);
+		options.params->params[0].value = param;
+		options.params->params[0].isnull = false;
+		options.params->params[0].pflags = PARAM_FLAG_CONST;
+		options.params->params[0].ptype = param_type;
+	}
+	options.read_only = true;
+	options.dest = &scan->pub;
+	/* the rows go to the scan: SPI reports no result of its own */
+	if (SPI_execute_extended(sql, &options) < 0)
+		elog(ERROR, "could not read the rows of \"%s\"", sql);
+#else
+	/* No DestReceiver for SPI before PostgreSQL 14: fetch through a cursor. */
+	Portal		portal = SPI_cursor_open_with_args(NULL, sql, nparams, &param_type, &param,
+												   NULL, true, 0);
+
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			Datum		values[3];
+			bool		nulls[3];
+			MemoryContext old = MemoryContextSwitchTo(scan->row_mcxt);
+
+			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
+			batch_add(scan, values, nulls);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(scan->row_mcxt);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+#endif
+}
+
+/* An argument that must be given. */
+static Datum
+required_arg(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", name)));
+	return PG_GETARG_DATUM(argno);
+}
+
+/* The relation's name, schema-qualified and quoted; errors if it is gone. */
+static char *
+relation_sql_name(Oid relid)
+{
+	char	   *name = get_rel_name(relid);
+
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), name);
+}
+
+/*
+ * The type of a relation's column, and its collation if asked; errors if
+ * there is no such column.
+ */
+static Oid
+column_type(Oid relid, const char *column, Oid *collation)
+{
+	AttrNumber	attnum = get_attnum(relid, column);
+	Oid			type,
+				coll;
+	int32		typmod;
+
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						column, get_rel_name(relid))));
+	get_atttypetypmodcoll(relid, attnum, &type, &typmod, &coll);
+	if (collation != NULL)
+		*collation = coll;
+	return type;
+}
+
+/* The hash and equality functions of the customer key type. */
+static void
+key_type_init(KeyType *key, Oid type, Oid collation)
+{
+	TypeCacheEntry *entry = lookup_type_cache(type, TYPECACHE_HASH_PROC_FINFO |
+											  TYPECACHE_EQ_OPR_FINFO);
+
+	if (!OidIsValid(entry->hash_proc_finfo.fn_oid) || !OidIsValid(entry->eq_opr_finfo.fn_oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("customer key type %s cannot be hashed", format_type_be(type)),
+				 errhint("Use a key column of a type with a default hash operator class, or a view that casts it to one.")));
+	key->hash = &entry->hash_proc_finfo;
+	key->equal = &entry->eq_opr_finfo;
+	key->collation = collation;
+	get_typlenbyval(type, &key->len, &key->byval);
+}
+
+/*
+ * The end of the as-of day, as a value of the order time's type: orders
+ * count when their time is before it.
+ */
+static Datum
+as_of_day_end(Oid time_type, DateADT as_of, text *zone)
+{
+	Datum		next_day = DateADTGetDatum(as_of + 1);
+
+	switch (time_type)
+	{
+		case TIMESTAMPTZOID:
+			return DirectFunctionCall2(timestamp_zone, PointerGetDatum(zone),
+									   DirectFunctionCall1(date_timestamp, next_day));
+		case TIMESTAMPOID:
+			return DirectFunctionCall1(date_timestamp, next_day);
+		case DATEOID:
+			return next_day;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("order time column has type %s", format_type_be(time_type)),
+			 errhint("Use a timestamptz, timestamp or date column, or a view that casts to one.")));
+	return (Datum) 0;			/* keep compiler quiet */
+}
+
+/* Check the column definition list against what the rows will hold. */
+static void
+check_result_desc(TupleDesc desc, Oid key_type)
+{
+	bool		ok = desc->natts == F_NATTS;
+
+	for (int i = 0; ok && i < F_NATTS; i++)
+	{
+		Oid			type = TupleDescAttr(desc, i)->atttypid;
+
+		if (i == F_CUSTOMER)
+			ok = type == key_type;
+		else if (i == F_STAGE)
+			ok = type_is_enum(type);
+		else
+			ok = type == fact_types[i];
+	}
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column definition list does not match the customer facts"),
+				 errhint("lifecycle._customer_facts is internal to segment views.")));
+}
+
+/* A customer's result row, in the current memory context. */
+static void
+fact_row(const CustomerEntry *entry, DateADT as_of, int unit_days, const StagePolicy *policy,
+		 const Datum *stages, Datum *values, bool *nulls)
+{
+	RfmFacts	facts;
+	Numeric		numeric;
+
+	memset(nulls, true, F_NATTS * sizeof(bool));
+	values[F_CUSTOMER] = entry->key;
+	nulls[F_CUSTOMER] = false;
+	nulls[F_STAGE] = false;
+	if (entry->state == NULL || !rfm_state_facts(entry->state, &facts))
+	{
+		values[F_STAGE] = stages[STAGE_PROSPECT];
+		return;
+	}
+	rfm_check_days_as_of(&facts.days, as_of);
+	values[F_STAGE] = stages[stage_of(policy, &facts.days, as_of)];
+	values[F_ORDERS] = Int64GetDatum(facts.days.orders);
+	values[F_PURCHASE_DAYS] = Int32GetDatum(facts.days.purchase_days);
+	values[F_MONETARY] = NumericGetDatum(facts.monetary);
+	values[F_GROSS] = NumericGetDatum(facts.gross);
+	values[F_REFUNDS] = Int64GetDatum(facts.refunds);
+	values[F_REFUNDED] = NumericGetDatum(facts.refunded);
+	for (int i = F_ORDERS; i <= F_REFUNDED; i++)
+		nulls[i] = false;
+	numeric = rfm_average_order_value(facts.days.orders, facts.gross);
+	nulls[F_AOV] = numeric == NULL;
+	values[F_AOV] = NumericGetDatum(numeric);
+	if (facts.days.purchase_days == 0)
+		return;
+	values[F_FIRST_PURCHASE] = DateADTGetDatum(facts.days.first_purchase);
+	values[F_LAST_PURCHASE] = DateADTGetDatum(facts.days.last_purchase);
+	nulls[F_FIRST_PURCHASE] = nulls[F_LAST_PURCHASE] = false;
+	if (facts.days.purchase_days >= 2)
+	{
+		values[F_PREVIOUS_PURCHASE] = DateADTGetDatum(facts.days.previous_purchase);
+		nulls[F_PREVIOUS_PURCHASE] = false;
+	}
+	values[F_DAYS_SINCE_LAST_ORDER] = Int32GetDatum(as_of - facts.days.last_purchase);
+	values[F_TENURE_DAYS] = Int32GetDatum(as_of - facts.days.first_purchase);
+	nulls[F_DAYS_SINCE_LAST_ORDER] = nulls[F_TENURE_DAYS] = false;
+	numeric = rfm_mean_interval(&facts.days);
+	nulls[F_MEAN_INTERVAL_DAYS] = numeric == NULL;
+	values[F_MEAN_INTERVAL_DAYS] = NumericGetDatum(numeric);
+	rfm_btyd_values(&facts.days, facts.gross, facts.first_day_spend, as_of, unit_days,
+					&values[F_BTYD_FREQUENCY], &nulls[F_BTYD_FREQUENCY]);
+}
+
+PG_FUNCTION_INFO_V1(customer_facts);
+/*
+ * lifecycle._customer_facts(orders, customer_column, time_column,
+ * amount_column, customers, customers_key, time_zone, as_of, btyd_unit,
+ * active_days, dormant_days, churn_days, cadence_factor, cadence_min_days):
+ * one row per customer of the orders up to the end of the as-of day (and
+ * per key of the customers relation, if given), as the header describes.
+ */
+Datum
+customer_facts(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			orders = DatumGetObjectId(required_arg(fcinfo, 0, "orders"));
+	char	   *customer_column = NameStr(*DatumGetName(required_arg(fcinfo, 1, "customer_column")));
+	char	   *time_column = NameStr(*DatumGetName(required_arg(fcinfo, 2, "time_column")));
+	char	   *amount_column = NameStr(*DatumGetName(required_arg(fcinfo, 3, "amount_column")));
+	text	   *zone = DatumGetTextPP(required_arg(fcinfo, 6, "time_zone"));
+	DateADT		as_of = DatumGetDateADT(required_arg(fcinfo, 7, "as_of"));
+	int			unit_days = rfm_time_unit_days(TextDatumGetCString(required_arg(fcinfo, 8, "btyd_unit")));
+	StagePolicy policy;
+	FactsScan	scan;
+	Oid			key_type,
+				key_collation;
+	Datum		day_end;
+	Datum		stages[STAGE_COUNT];
+	TupleDesc	desc;
+	Tuplestorestate *store;
+	MemoryContext old;
+	StringInfoData sql;
+	customers_iterator it;
+	CustomerEntry *entry;
+
+	policy.active_days = DatumGetInt32(required_arg(fcinfo, 9, "active_days"));
+	policy.dormant_days = DatumGetInt32(required_arg(fcinfo, 10, "dormant_days"));
+	policy.churn_days = DatumGetInt32(required_arg(fcinfo, 11, "churn_days"));
+	policy.cadence = !PG_ARGISNULL(12);
+	policy.cadence_factor = policy.cadence ? PG_GETARG_FLOAT8(12) : 0;
+	policy.cadence_min_days = DatumGetInt32(required_arg(fcinfo, 13, "cadence_min_days"));
+	stage_policy_check(&policy);
+	rfm_check_as_of(as_of);
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		!(rsinfo->allowedModes & SFRM_Materialize) || rsinfo->expectedDesc == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("lifecycle._customer_facts must be called in FROM with a column definition list")));
+
+	memset(&scan, 0, sizeof(scan));
+	scan.pub.receiveSlot = scan_receive;
+	scan.pub.rStartup = scan_startup;
+	scan.pub.rShutdown = scan_shutdown;
+	scan.pub.rDestroy = scan_destroy;
+	scan.pub.mydest = DestNone;
+	scan.mcxt = AllocSetContextCreate(CurrentMemoryContext, "lifecycle customer facts",
+									  ALLOCSET_DEFAULT_SIZES);
+	scan.batch_mcxt = AllocSetContextCreate(CurrentMemoryContext, "lifecycle customer facts batch",
+											ALLOCSET_DEFAULT_SIZES);
+	scan.row_mcxt = AllocSetContextCreate(CurrentMemoryContext, "lifecycle customer facts row",
+										  ALLOCSET_DEFAULT_SIZES);
+	key_type = column_type(orders, customer_column, &key_collation);
+	scan.time_type = column_type(orders, time_column, NULL);
+	day_end = as_of_day_end(scan.time_type, as_of, zone);
+	if (scan.time_type == TIMESTAMPTZOID)
+		scan.zone = lookup_zone(zone);
+	check_result_desc(rsinfo->expectedDesc, key_type);
+	key_type_init(&scan.key, key_type, key_collation);
+	scan.customers = customers_create(scan.mcxt, 1024, &scan.key);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT x.%s, x.%s, x.%s::pg_catalog.numeric FROM %s x"
+					 " WHERE x.%s IS NOT NULL AND x.%s OPERATOR(pg_catalog.<) $1",
+					 quote_identifier(customer_column), quote_identifier(time_column),
+					 quote_identifier(amount_column), relation_sql_name(orders),
+					 quote_identifier(customer_column), quote_identifier(time_column));
+	scan.order_rows = true;
+	scan_query(&scan, sql.data, scan.time_type, day_end);
+	batch_flush(&scan);
+	if (!PG_ARGISNULL(4))
+	{
+		const char *key = quote_identifier(NameStr(*DatumGetName(required_arg(fcinfo, 5, "customers_key"))));
+
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "SELECT c.%s::%s FROM %s c WHERE c.%s IS NOT NULL",
+						 key, format_type_be_qualified(key_type),
+						 relation_sql_name(PG_GETARG_OID(4)), key);
+		scan.order_rows = false;
+		scan_query(&scan, sql.data, InvalidOid, (Datum) 0);
+		batch_flush(&scan);
+	}
+	SPI_finish();
+
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	desc = CreateTupleDescCopy(rsinfo->expectedDesc);
+	store = tuplestore_begin_heap(true, false, work_mem);
+	MemoryContextSwitchTo(old);
+	stage_enum_values(TupleDescAttr(desc, F_STAGE)->atttypid, stages);
+	customers_start_iterate(scan.customers, &it);
+	while ((entry = customers_iterate(scan.customers, &it)) != NULL)
+	{
+		Datum		values[F_NATTS];
+		bool		nulls[F_NATTS];
+
+		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(scan.row_mcxt);
+		fact_row(entry, as_of, unit_days, &policy, stages, values, nulls);
+		tuplestore_putvalues(store, desc, values, nulls);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(scan.row_mcxt);
+	}
+	MemoryContextDelete(scan.mcxt);
+	MemoryContextDelete(scan.batch_mcxt);
+	MemoryContextDelete(scan.row_mcxt);
+
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = store;
+	rsinfo->setDesc = desc;
+	return (Datum) 0;
+}
