@@ -196,12 +196,12 @@ CREATE FUNCTION lifecycle._customer_facts(
   orders regclass, customer_column name, time_column name, amount_column name,
   customers regclass, customers_key name, time_zone text, as_of date, btyd_unit text,
   active_days integer, dormant_days integer, churn_days integer,
-  cadence_factor double precision, cadence_min_days integer)
+  cadence_factor double precision, cadence_min_days integer, score_method text, frequency_basis text)
   RETURNS SETOF record LANGUAGE c STABLE PARALLEL UNSAFE
   AS 'MODULE_PATHNAME', 'customer_facts';
 COMMENT ON FUNCTION lifecycle._customer_facts(regclass, name, name, name, regclass, name, text, date, text,
-                                              integer, integer, integer, double precision, integer) IS
-  'Internal: one row of summary facts, derived values and stage per customer, for segment views';
+                                              integer, integer, integer, double precision, integer, text, text) IS
+  'Internal: one row of summary facts, derived values, stage and scores per customer, for segment views';
 
 CREATE FUNCTION lifecycle._segment_view_query(settings lifecycle.segment_views) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -224,35 +224,33 @@ WITH settings AS MATERIALIZED (
     FROM lifecycle.segment_views v WHERE v.view_name = %1$L
 ),
 base AS MATERIALIZED (
-  SELECT f.*, f.days_since_last_order AS recency_days,
-         CASE s.frequency_basis WHEN 'orders' THEN f.orders ELSE f.purchase_days END AS frequency
+  SELECT f.*
     FROM settings s,
          lifecycle._customer_facts(%2$L::regclass, %3$L, %4$L, %5$L, %6$L::regclass, %7$L,
                                    s.time_zone, s.as_of_day, s.btyd_unit, s.active_days, s.dormant_days,
-                                   s.churn_days, s.cadence_factor, s.cadence_min_days)
+                                   s.churn_days, s.cadence_factor, s.cadence_min_days, s.score_method,
+                                   s.frequency_basis)
            AS f(customer %8$s, first_purchase date, last_purchase date, previous_purchase date,
                 orders bigint, purchase_days integer, monetary numeric, gross numeric, refunds bigint,
                 refunded numeric, days_since_last_order integer, tenure_days integer,
                 mean_interval_days numeric, aov numeric, btyd_frequency integer,
                 btyd_recency double precision, btyd_t double precision, btyd_monetary_value numeric,
-                stage lifecycle.stage)
+                stage lifecycle.stage, frequency bigint, r_score integer, f_score integer, m_score integer)
 ),
+-- quantile and rfm_r scores come with the facts; ntile ranks with windows
 scored AS (
-  SELECT b.*, lifecycle.r_score(b.recency_days, k.breaks) AS r_score,
-         lifecycle.f_score(b.frequency, k.breaks) AS f_score,
-         lifecycle.m_score(b.monetary, k.breaks) AS m_score
-    FROM base b,
-         (SELECT lifecycle.rfm_breaks(b2.recency_days, b2.frequency, b2.monetary, s.score_method) AS breaks
-            FROM base b2, settings s) k
+  SELECT b.*, b.r_score AS r, b.f_score AS f, b.m_score AS m
+    FROM base b
    WHERE (SELECT score_method FROM settings) <> 'ntile'
   UNION ALL
   SELECT b.*,
-         CASE WHEN b.recency_days IS NOT NULL THEN
-           ntile(5) OVER (PARTITION BY b.recency_days IS NULL ORDER BY b.recency_days DESC, b.customer) END,
-         CASE WHEN b.recency_days IS NOT NULL THEN
-           ntile(5) OVER (PARTITION BY b.recency_days IS NULL ORDER BY b.frequency, b.customer) END,
-         CASE WHEN b.recency_days IS NOT NULL THEN
-           ntile(5) OVER (PARTITION BY b.recency_days IS NULL ORDER BY b.monetary, b.customer) END
+         CASE WHEN b.days_since_last_order IS NOT NULL THEN
+           ntile(5) OVER (PARTITION BY b.days_since_last_order IS NULL
+                          ORDER BY b.days_since_last_order DESC, b.customer) END,
+         CASE WHEN b.days_since_last_order IS NOT NULL THEN
+           ntile(5) OVER (PARTITION BY b.days_since_last_order IS NULL ORDER BY b.frequency, b.customer) END,
+         CASE WHEN b.days_since_last_order IS NOT NULL THEN
+           ntile(5) OVER (PARTITION BY b.days_since_last_order IS NULL ORDER BY b.monetary, b.customer) END
     FROM base b
    WHERE (SELECT score_method FROM settings) = 'ntile'
 ),
@@ -275,7 +273,7 @@ SELECT c.customer AS %9$I,
        s.as_of_day AS as_of,
        c.stage,
        g.segment,
-       c.r_score, c.f_score, c.m_score,
+       c.r AS r_score, c.f AS f_score, c.m AS m_score,
        c.first_purchase, c.last_purchase, c.previous_purchase,
        coalesce(c.orders, 0) AS orders,
        coalesce(c.purchase_days, 0) AS purchase_days,
@@ -302,7 +300,7 @@ SELECT c.customer AS %9$I,
   FROM scored c
  CROSS JOIN settings s
  CROSS JOIN fits f
-  LEFT JOIN segments g ON g.r = c.r_score AND g.f = c.f_score AND g.m = c.m_score
+  LEFT JOIN segments g ON g.r = c.r AND g.f = c.f AND g.m = c.m
 $q$, settings.view_name, settings.orders::text, settings.customer_column,
     settings.time_column, settings.amount_column, settings.customers::text, settings.customers_key,
     key_type, settings.customer_column);

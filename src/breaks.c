@@ -438,20 +438,19 @@ select_ranks(double *v, int64 lo, int64 hi, const int64 *ranks, int nranks, int 
 }
 
 /*
- * The four quantile breaks of one metric.  The ranks each method reads are
- * selected first, then combined exactly as the reference implementation
- * does, so that the doubles agree to the last bit.
+ * The four quantile breaks of one metric's n > 0 values (reordered).  The
+ * ranks each method reads are selected first, then combined exactly as the
+ * reference implementation does, so that the doubles agree to the last bit.
  */
-static void
-metric_breaks(MetricValues *metric, BreaksMethod method, double *breaks)
+void
+metric_breaks(double *values, int64 n, BreaksMethod method, double *breaks)
 {
-	int64		n = metric->count;
 	int64		lo[BREAKS_PER_METRIC],
 				hi[BREAKS_PER_METRIC],
 				ranks[2 * BREAKS_PER_METRIC];
 	double		fraction[BREAKS_PER_METRIC];
 	int			q;
-	const double *x = metric->values;
+	const double *x = values;
 
 	for (q = 0; q < BREAKS_PER_METRIC; q++)
 	{
@@ -481,7 +480,7 @@ metric_breaks(MetricValues *metric, BreaksMethod method, double *breaks)
 		ranks[2 * q + 1] = hi[q];
 	}
 	sort_ranks(ranks, 2 * BREAKS_PER_METRIC);
-	select_ranks(metric->values, 0, n, ranks, 2 * BREAKS_PER_METRIC, 0);
+	select_ranks(values, 0, n, ranks, 2 * BREAKS_PER_METRIC, 0);
 
 	for (q = 0; q < BREAKS_PER_METRIC; q++)
 	{
@@ -545,7 +544,7 @@ rfm_breaks_final(PG_FUNCTION_ARGS)
 		nulls[1 + i] = state->method == METHOD_NTILE || state->metrics[i].count == 0;
 		if (nulls[1 + i])
 			continue;
-		metric_breaks(&state->metrics[i], state->method, breaks);
+		metric_breaks(state->metrics[i].values, state->metrics[i].count, state->method, breaks);
 		values[1 + i] = breaks_array(breaks);
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));

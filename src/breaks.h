@@ -36,5 +36,9 @@ typedef enum BreaksMetric
 extern BreaksMethod breaks_method(const char *name, int len);
 extern const char *breaks_method_name(BreaksMethod method);
 extern double metric_value(Numeric value, const char *metric);
+extern void metric_breaks(double *values, int64 n, BreaksMethod method, double *breaks);
+
+/* scores.c */
+extern int	score_of(BreaksMethod method, BreaksMetric metric, const double *breaks, double x);
 
 #endif

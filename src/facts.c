@@ -21,7 +21,12 @@
  * previous_purchase, orders, purchase_days, monetary, gross, refunds,
  * refunded (lifecycle.rfm's fields, NULL for a customer without order
  * rows), days_since_last_order, tenure_days, mean_interval_days, aov,
- * btyd_frequency, btyd_recency, btyd_t, btyd_monetary_value, stage.
+ * btyd_frequency, btyd_recency, btyd_t, btyd_monetary_value, stage, then
+ * the scoring inputs and scores: frequency (orders or purchase days, as
+ * frequency_basis says), r_score, f_score, m_score.  The scores are those of
+ * lifecycle.rfm_breaks and r_score/f_score/m_score over the customers with
+ * purchase days; NULL for the ntile method, which the view's query computes
+ * with windows.
  */
 #include "postgres.h"
 
@@ -38,6 +43,7 @@
 #include "utils/memutils.h"
 #include "utils/typcache.h"
 
+#include "breaks.h"
 #include "days.h"
 #include "money.h"
 #include "stage.h"
@@ -65,6 +71,10 @@ enum
 	F_BTYD_T,
 	F_BTYD_MONETARY_VALUE,
 	F_STAGE,
+	F_FREQUENCY,
+	F_R_SCORE,
+	F_F_SCORE,
+	F_M_SCORE,
 	F_NATTS
 };
 
@@ -72,12 +82,13 @@ enum
 static const Oid fact_types[F_NATTS] = {
 	InvalidOid, DATEOID, DATEOID, DATEOID, INT8OID, INT4OID, NUMERICOID, NUMERICOID,
 	INT8OID, NUMERICOID, INT4OID, INT4OID, NUMERICOID, NUMERICOID, INT4OID, FLOAT8OID,
-	FLOAT8OID, NUMERICOID, InvalidOid
+	FLOAT8OID, NUMERICOID, InvalidOid, INT8OID, INT4OID, INT4OID, INT4OID
 };
 
 /* How customer keys are hashed and compared: their type's default opclass. */
 typedef struct KeyType
 {
+	Oid			type;
 	FmgrInfo   *hash;
 	FmgrInfo   *equal;
 	Oid			collation;
@@ -385,10 +396,11 @@ column_type(Oid relid, const char *column, Oid *collation)
 	return type;
 }
 
-/* The hash and equality functions of the customer key type. */
+/* The hash and equality functions of the customer key type (key->type). */
 static void
-key_type_init(KeyType *key, Oid type, Oid collation)
+key_type_init(KeyType *key, Oid collation)
 {
+	Oid			type = key->type;
 	TypeCacheEntry *entry = lookup_type_cache(type, TYPECACHE_HASH_PROC_FINFO |
 											  TYPECACHE_EQ_OPR_FINFO);
 
@@ -453,25 +465,136 @@ check_result_desc(TupleDesc desc, Oid key_type)
 				 errhint("lifecycle._customer_facts is internal to segment views.")));
 }
 
+/* What every result row is computed with. */
+typedef struct FactsOutput
+{
+	DateADT		as_of;
+	int			unit_days;
+	StagePolicy policy;
+	Datum		stages[STAGE_COUNT];	/* the stage enum's values */
+	bool		by_orders;		/* frequency is orders, not purchase days */
+	BreaksMethod method;
+	bool		scored[METRIC_COUNT];	/* the metric has breaks */
+	double		breaks[METRIC_COUNT][BREAKS_PER_METRIC];
+} FactsOutput;
+
+/*
+ * The customers in one array.  The passes over them read each state once,
+ * in no useful memory order, so they prefetch the state PREFETCH_AHEAD
+ * customers ahead.
+ */
+typedef struct Customer
+{
+	Datum		key;
+	RfmAggState *state;			/* NULL: no order rows */
+} Customer;
+
+#define PREFETCH_AHEAD	16
+
+static Customer *
+collect_customers(customers_hash *table, int64 *count)
+{
+	Customer   *customers = palloc_extended(Max(table->members, 1) * sizeof(Customer), MCXT_ALLOC_HUGE);
+	customers_iterator it;
+	CustomerEntry *entry;
+	int64		n = 0;
+
+	customers_start_iterate(table, &it);
+	while ((entry = customers_iterate(table, &it)) != NULL)
+	{
+		customers[n].key = entry->key;
+		customers[n].state = entry->state;
+		n++;
+	}
+	*count = n;
+	return customers;
+}
+
+/* Prefetch the state of customers[i + PREFETCH_AHEAD], if any. */
+static inline void
+prefetch_ahead(const Customer *customers, int64 n, int64 i)
+{
+	const char *state = (const char *) (i + PREFETCH_AHEAD < n ? customers[i + PREFETCH_AHEAD].state : NULL);
+
+	/* the counts and totals, and the day set behind them */
+	if (state != NULL)
+	{
+		prefetch(state);
+		prefetch(state + 64);
+	}
+}
+
+/* The R, F and M values of a customer with purchase days. */
+static void
+customer_metrics(const RfmDays *days, Numeric monetary, const FactsOutput *out, double *metrics)
+{
+	metrics[METRIC_R] = out->as_of - days->last_purchase;
+	metrics[METRIC_F] = out->by_orders ? days->orders : days->purchase_days;
+	metrics[METRIC_M] = metric_value(monetary, "monetary");
+}
+
+/*
+ * The score breaks of the customers with purchase days, as
+ * lifecycle.rfm_breaks computes them (none for ntile, which the view's
+ * query scores with windows).
+ */
+static void
+score_breaks(const Customer *customers, int64 n, FactsOutput *out, MemoryContext row_mcxt)
+{
+	double	   *values[METRIC_COUNT];
+	int64		scored = 0;
+
+	if (out->method == METHOD_NTILE)
+		return;
+	for (int m = 0; m < METRIC_COUNT; m++)
+		values[m] = palloc_extended(Max(n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < n; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(row_mcxt);
+		RfmDays		days;
+		double		metrics[METRIC_COUNT];
+
+		prefetch_ahead(customers, n, i);
+		if (customers[i].state != NULL && rfm_state_days(customers[i].state, &days) &&
+			days.purchase_days > 0)
+		{
+			rfm_check_days_as_of(&days, out->as_of);
+			customer_metrics(&days, rfm_state_monetary(customers[i].state), out, metrics);
+			for (int m = 0; m < METRIC_COUNT; m++)
+				values[m][scored] = metrics[m];
+			scored++;
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(row_mcxt);
+	}
+	for (int m = 0; m < METRIC_COUNT; m++)
+	{
+		out->scored[m] = scored > 0;
+		if (scored > 0)
+			metric_breaks(values[m], scored, out->method, out->breaks[m]);
+		pfree(values[m]);
+	}
+}
+
 /* A customer's result row, in the current memory context. */
 static void
-fact_row(const CustomerEntry *entry, DateADT as_of, int unit_days, const StagePolicy *policy,
-		 const Datum *stages, Datum *values, bool *nulls)
+fact_row(const Customer *customer, const FactsOutput *out, Datum *values, bool *nulls)
 {
 	RfmFacts	facts;
 	Numeric		numeric;
+	double		metrics[METRIC_COUNT];
 
 	memset(nulls, true, F_NATTS * sizeof(bool));
-	values[F_CUSTOMER] = entry->key;
+	values[F_CUSTOMER] = customer->key;
 	nulls[F_CUSTOMER] = false;
 	nulls[F_STAGE] = false;
-	if (entry->state == NULL || !rfm_state_facts(entry->state, &facts))
+	if (customer->state == NULL || !rfm_state_facts(customer->state, &facts))
 	{
-		values[F_STAGE] = stages[STAGE_PROSPECT];
+		values[F_STAGE] = out->stages[STAGE_PROSPECT];
 		return;
 	}
-	rfm_check_days_as_of(&facts.days, as_of);
-	values[F_STAGE] = stages[stage_of(policy, &facts.days, as_of)];
+	rfm_check_days_as_of(&facts.days, out->as_of);
+	values[F_STAGE] = out->stages[stage_of(&out->policy, &facts.days, out->as_of)];
 	values[F_ORDERS] = Int64GetDatum(facts.days.orders);
 	values[F_PURCHASE_DAYS] = Int32GetDatum(facts.days.purchase_days);
 	values[F_MONETARY] = NumericGetDatum(facts.monetary);
@@ -480,6 +603,8 @@ fact_row(const CustomerEntry *entry, DateADT as_of, int unit_days, const StagePo
 	values[F_REFUNDED] = NumericGetDatum(facts.refunded);
 	for (int i = F_ORDERS; i <= F_REFUNDED; i++)
 		nulls[i] = false;
+	values[F_FREQUENCY] = Int64GetDatum(out->by_orders ? facts.days.orders : facts.days.purchase_days);
+	nulls[F_FREQUENCY] = false;
 	numeric = rfm_average_order_value(facts.days.orders, facts.gross);
 	nulls[F_AOV] = numeric == NULL;
 	values[F_AOV] = NumericGetDatum(numeric);
@@ -493,56 +618,126 @@ fact_row(const CustomerEntry *entry, DateADT as_of, int unit_days, const StagePo
 		values[F_PREVIOUS_PURCHASE] = DateADTGetDatum(facts.days.previous_purchase);
 		nulls[F_PREVIOUS_PURCHASE] = false;
 	}
-	values[F_DAYS_SINCE_LAST_ORDER] = Int32GetDatum(as_of - facts.days.last_purchase);
-	values[F_TENURE_DAYS] = Int32GetDatum(as_of - facts.days.first_purchase);
+	values[F_DAYS_SINCE_LAST_ORDER] = Int32GetDatum(out->as_of - facts.days.last_purchase);
+	values[F_TENURE_DAYS] = Int32GetDatum(out->as_of - facts.days.first_purchase);
 	nulls[F_DAYS_SINCE_LAST_ORDER] = nulls[F_TENURE_DAYS] = false;
 	numeric = rfm_mean_interval(&facts.days);
 	nulls[F_MEAN_INTERVAL_DAYS] = numeric == NULL;
 	values[F_MEAN_INTERVAL_DAYS] = NumericGetDatum(numeric);
-	rfm_btyd_values(&facts.days, facts.gross, facts.first_day_spend, as_of, unit_days,
+	rfm_btyd_values(&facts.days, facts.gross, facts.first_day_spend, out->as_of, out->unit_days,
 					&values[F_BTYD_FREQUENCY], &nulls[F_BTYD_FREQUENCY]);
+	customer_metrics(&facts.days, facts.monetary, out, metrics);
+	for (int i = 0; i < METRIC_COUNT; i++)
+	{
+		nulls[F_R_SCORE + i] = !out->scored[i];
+		if (out->scored[i])
+			values[F_R_SCORE + i] = Int32GetDatum(score_of(out->method, i, out->breaks[i], metrics[i]));
+	}
+}
+
+/*
+ * Read the order rows up to the end of the as-of day, and the keys of the
+ * customers relation if there is one, into the scan's table.
+ */
+static void
+scan_relations(FunctionCallInfo fcinfo, FactsScan *scan, Oid orders, Datum day_end)
+{
+	const char *customer = quote_identifier(NameStr(*PG_GETARG_NAME(1)));
+	const char *time = quote_identifier(NameStr(*PG_GETARG_NAME(2)));
+	StringInfoData sql;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT x.%s, x.%s, x.%s::pg_catalog.numeric FROM %s x"
+					 " WHERE x.%s IS NOT NULL AND x.%s OPERATOR(pg_catalog.<) $1",
+					 customer, time, quote_identifier(NameStr(*PG_GETARG_NAME(3))),
+					 relation_sql_name(orders), customer, time);
+	scan->order_rows = true;
+	scan_query(scan, sql.data, scan->time_type, day_end);
+	batch_flush(scan);
+	if (!PG_ARGISNULL(4))
+	{
+		const char *key = quote_identifier(NameStr(*DatumGetName(required_arg(fcinfo, 5, "customers_key"))));
+
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "SELECT c.%s::%s FROM %s c WHERE c.%s IS NOT NULL",
+						 key, format_type_be_qualified(scan->key.type),
+						 relation_sql_name(PG_GETARG_OID(4)), key);
+		scan->order_rows = false;
+		scan_query(scan, sql.data, InvalidOid, (Datum) 0);
+		batch_flush(scan);
+	}
+	SPI_finish();
+}
+
+/* The result rows, one per customer, in a tuplestore. */
+static Tuplestorestate *
+write_rows(const Customer *customers, int64 n, const FactsOutput *out, TupleDesc desc,
+		   MemoryContext store_mcxt, MemoryContext row_mcxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(store_mcxt);
+	Tuplestorestate *store = tuplestore_begin_heap(true, false, work_mem);
+
+	MemoryContextSwitchTo(old);
+	for (int64 i = 0; i < n; i++)
+	{
+		Datum		values[F_NATTS];
+		bool		nulls[F_NATTS];
+
+		CHECK_FOR_INTERRUPTS();
+		prefetch_ahead(customers, n, i);
+		old = MemoryContextSwitchTo(row_mcxt);
+		fact_row(&customers[i], out, values, nulls);
+		tuplestore_putvalues(store, desc, values, nulls);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(row_mcxt);
+	}
+	return store;
 }
 
 PG_FUNCTION_INFO_V1(customer_facts);
 /*
  * lifecycle._customer_facts(orders, customer_column, time_column,
  * amount_column, customers, customers_key, time_zone, as_of, btyd_unit,
- * active_days, dormant_days, churn_days, cadence_factor, cadence_min_days):
- * one row per customer of the orders up to the end of the as-of day (and
- * per key of the customers relation, if given), as the header describes.
+ * active_days, dormant_days, churn_days, cadence_factor, cadence_min_days,
+ * score_method, frequency_basis): one row per customer of the orders up to
+ * the end of the as-of day (and per key of the customers relation, if
+ * given), as the header describes.  Only cadence_factor (no cadence rule)
+ * and the customers relation may be NULL.
  */
 Datum
 customer_facts(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			orders = DatumGetObjectId(required_arg(fcinfo, 0, "orders"));
-	char	   *customer_column = NameStr(*DatumGetName(required_arg(fcinfo, 1, "customer_column")));
-	char	   *time_column = NameStr(*DatumGetName(required_arg(fcinfo, 2, "time_column")));
-	char	   *amount_column = NameStr(*DatumGetName(required_arg(fcinfo, 3, "amount_column")));
 	text	   *zone = DatumGetTextPP(required_arg(fcinfo, 6, "time_zone"));
-	DateADT		as_of = DatumGetDateADT(required_arg(fcinfo, 7, "as_of"));
-	int			unit_days = rfm_time_unit_days(TextDatumGetCString(required_arg(fcinfo, 8, "btyd_unit")));
-	StagePolicy policy;
+	text	   *method = DatumGetTextPP(required_arg(fcinfo, 14, "score_method"));
+	FactsOutput out;
 	FactsScan	scan;
-	Oid			key_type,
-				key_collation;
+	Oid			key_collation;
 	Datum		day_end;
-	Datum		stages[STAGE_COUNT];
 	TupleDesc	desc;
-	Tuplestorestate *store;
 	MemoryContext old;
-	StringInfoData sql;
-	customers_iterator it;
-	CustomerEntry *entry;
+	Customer   *customers;
+	int64		ncustomers;
 
-	policy.active_days = DatumGetInt32(required_arg(fcinfo, 9, "active_days"));
-	policy.dormant_days = DatumGetInt32(required_arg(fcinfo, 10, "dormant_days"));
-	policy.churn_days = DatumGetInt32(required_arg(fcinfo, 11, "churn_days"));
-	policy.cadence = !PG_ARGISNULL(12);
-	policy.cadence_factor = policy.cadence ? PG_GETARG_FLOAT8(12) : 0;
-	policy.cadence_min_days = DatumGetInt32(required_arg(fcinfo, 13, "cadence_min_days"));
-	stage_policy_check(&policy);
-	rfm_check_as_of(as_of);
+	for (int i = 1; i <= 3; i++)
+		required_arg(fcinfo, i, "column names");
+	memset(&out, 0, sizeof(out));
+	out.as_of = DatumGetDateADT(required_arg(fcinfo, 7, "as_of"));
+	rfm_check_as_of(out.as_of);
+	out.unit_days = rfm_time_unit_days(TextDatumGetCString(required_arg(fcinfo, 8, "btyd_unit")));
+	out.policy.active_days = DatumGetInt32(required_arg(fcinfo, 9, "active_days"));
+	out.policy.dormant_days = DatumGetInt32(required_arg(fcinfo, 10, "dormant_days"));
+	out.policy.churn_days = DatumGetInt32(required_arg(fcinfo, 11, "churn_days"));
+	out.policy.cadence = !PG_ARGISNULL(12);
+	out.policy.cadence_factor = out.policy.cadence ? PG_GETARG_FLOAT8(12) : 0;
+	out.policy.cadence_min_days = DatumGetInt32(required_arg(fcinfo, 13, "cadence_min_days"));
+	stage_policy_check(&out.policy);
+	out.method = breaks_method(VARDATA_ANY(method), VARSIZE_ANY_EXHDR(method));
+	out.by_orders = strcmp(TextDatumGetCString(required_arg(fcinfo, 15, "frequency_basis")), "orders") == 0;
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
 		!(rsinfo->allowedModes & SFRM_Materialize) || rsinfo->expectedDesc == NULL)
@@ -562,65 +757,28 @@ customer_facts(PG_FUNCTION_ARGS)
 											ALLOCSET_DEFAULT_SIZES);
 	scan.row_mcxt = AllocSetContextCreate(CurrentMemoryContext, "lifecycle customer facts row",
 										  ALLOCSET_DEFAULT_SIZES);
-	key_type = column_type(orders, customer_column, &key_collation);
-	scan.time_type = column_type(orders, time_column, NULL);
-	day_end = as_of_day_end(scan.time_type, as_of, zone);
+	scan.key.type = column_type(orders, NameStr(*PG_GETARG_NAME(1)), &key_collation);
+	scan.time_type = column_type(orders, NameStr(*PG_GETARG_NAME(2)), NULL);
+	day_end = as_of_day_end(scan.time_type, out.as_of, zone);
 	if (scan.time_type == TIMESTAMPTZOID)
 		scan.zone = lookup_zone(zone);
-	check_result_desc(rsinfo->expectedDesc, key_type);
-	key_type_init(&scan.key, key_type, key_collation);
+	check_result_desc(rsinfo->expectedDesc, scan.key.type);
+	key_type_init(&scan.key, key_collation);
 	scan.customers = customers_create(scan.mcxt, 1024, &scan.key);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "SELECT x.%s, x.%s, x.%s::pg_catalog.numeric FROM %s x"
-					 " WHERE x.%s IS NOT NULL AND x.%s OPERATOR(pg_catalog.<) $1",
-					 quote_identifier(customer_column), quote_identifier(time_column),
-					 quote_identifier(amount_column), relation_sql_name(orders),
-					 quote_identifier(customer_column), quote_identifier(time_column));
-	scan.order_rows = true;
-	scan_query(&scan, sql.data, scan.time_type, day_end);
-	batch_flush(&scan);
-	if (!PG_ARGISNULL(4))
-	{
-		const char *key = quote_identifier(NameStr(*DatumGetName(required_arg(fcinfo, 5, "customers_key"))));
-
-		resetStringInfo(&sql);
-		appendStringInfo(&sql, "SELECT c.%s::%s FROM %s c WHERE c.%s IS NOT NULL",
-						 key, format_type_be_qualified(key_type),
-						 relation_sql_name(PG_GETARG_OID(4)), key);
-		scan.order_rows = false;
-		scan_query(&scan, sql.data, InvalidOid, (Datum) 0);
-		batch_flush(&scan);
-	}
-	SPI_finish();
-
+	scan_relations(fcinfo, &scan, orders, day_end);
+	customers = collect_customers(scan.customers, &ncustomers);
+	score_breaks(customers, ncustomers, &out, scan.row_mcxt);
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	desc = CreateTupleDescCopy(rsinfo->expectedDesc);
-	store = tuplestore_begin_heap(true, false, work_mem);
 	MemoryContextSwitchTo(old);
-	stage_enum_values(TupleDescAttr(desc, F_STAGE)->atttypid, stages);
-	customers_start_iterate(scan.customers, &it);
-	while ((entry = customers_iterate(scan.customers, &it)) != NULL)
-	{
-		Datum		values[F_NATTS];
-		bool		nulls[F_NATTS];
-
-		CHECK_FOR_INTERRUPTS();
-		old = MemoryContextSwitchTo(scan.row_mcxt);
-		fact_row(entry, as_of, unit_days, &policy, stages, values, nulls);
-		tuplestore_putvalues(store, desc, values, nulls);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(scan.row_mcxt);
-	}
+	stage_enum_values(TupleDescAttr(desc, F_STAGE)->atttypid, out.stages);
+	rsinfo->setResult = write_rows(customers, ncustomers, &out, desc,
+								   rsinfo->econtext->ecxt_per_query_memory, scan.row_mcxt);
+	rsinfo->setDesc = desc;
+	rsinfo->returnMode = SFRM_Materialize;
 	MemoryContextDelete(scan.mcxt);
 	MemoryContextDelete(scan.batch_mcxt);
 	MemoryContextDelete(scan.row_mcxt);
-
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setResult = store;
-	rsinfo->setDesc = desc;
 	return (Datum) 0;
 }

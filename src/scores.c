@@ -136,6 +136,26 @@ cached_breaks(FunctionCallInfo fcinfo)
 }
 
 /*
+ * The score 1-5 of value x of a metric given its four breaks (method
+ * quantile or rfm_r, as the header says).
+ */
+int
+score_of(BreaksMethod method, BreaksMetric metric, const double *breaks, double x)
+{
+	int			below = 0;
+	int			at_or_below = 0;
+
+	for (int q = 0; q < BREAKS_PER_METRIC; q++)
+	{
+		below += breaks[q] < x;
+		at_or_below += breaks[q] <= x;
+	}
+	if (method == METHOD_QUANTILE)
+		return metric == METRIC_R ? 1 + (BREAKS_PER_METRIC - at_or_below) : 1 + below;
+	return metric == METRIC_R ? BREAKS_PER_METRIC + 1 - at_or_below : 1 + at_or_below;
+}
+
+/*
  * Score a value: 1 + the breaks below it (strictly for quantile, at or below
  * for rfm_r); for recency, where fewer days score higher, 1 + the breaks
  * above it (quantile) or 6 - (1 + the breaks at or below it) (rfm_r).  NULL
@@ -146,9 +166,6 @@ score(FunctionCallInfo fcinfo, BreaksMetric metric, double x)
 {
 	BreaksCache *cache = cached_breaks(fcinfo);
 	const MetricBreaks *m = &cache->metrics[metric];
-	int			below = 0;
-	int			at_or_below = 0;
-	int			q;
 
 	if (cache->method == METHOD_NTILE)
 		ereport(ERROR,
@@ -158,14 +175,7 @@ score(FunctionCallInfo fcinfo, BreaksMetric metric, double x)
 				 errhint("Use the window form, e.g. ntile(5) OVER (ORDER BY monetary, customer); for recency ORDER BY days_since_last_order DESC, customer.")));
 	if (!m->present)
 		PG_RETURN_NULL();
-	for (q = 0; q < BREAKS_PER_METRIC; q++)
-	{
-		below += m->breaks[q] < x;
-		at_or_below += m->breaks[q] <= x;
-	}
-	if (cache->method == METHOD_QUANTILE)
-		PG_RETURN_INT32(metric == METRIC_R ? 1 + (BREAKS_PER_METRIC - at_or_below) : 1 + below);
-	PG_RETURN_INT32(metric == METRIC_R ? BREAKS_PER_METRIC + 1 - at_or_below : 1 + at_or_below);
+	PG_RETURN_INT32(score_of(cache->method, metric, m->breaks, x));
 }
 
 PG_FUNCTION_INFO_V1(rfm_r_score);

@@ -374,32 +374,52 @@ rfm_agg_deserialize(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The days of the summary a state stands for; false when no row counted at
+ * all.  A customer with only refunds has no purchase days (and no first,
+ * last or previous day).
+ */
+bool
+rfm_state_days(RfmAggState *state, RfmDays *days)
+{
+	DaySet	   *set = state_days(state);
+
+	if (state->orders == 0 && state->refunds == 0)
+		return false;
+	memset(days, 0, sizeof(RfmDays));
+	days->orders = state->orders;
+	days->purchase_days = dayset_count(set);
+	if (state->orders > 0)
+	{
+		days->first_purchase = dayset_first(set);
+		days->last_purchase = dayset_last(set);
+		if (!dayset_previous(set, days->last_purchase, &days->previous_purchase))
+			days->previous_purchase = 0;
+	}
+	return true;
+}
+
+/* The net monetary value of a state's orders: gross - refunded. */
+Numeric
+rfm_state_monetary(RfmAggState *state)
+{
+	/* no refund rows: nothing refunded, monetary is gross */
+	if (state->refunds == 0)
+		return money_total(&state->gross);
+	return money_difference(&state->gross, &state->refunded);
+}
+
+/*
  * The facts of the summary a state stands for, in the current memory
- * context.  False when no row counted at all; a customer with only refunds
- * has facts without purchase days (and no first, last or previous day).
+ * context; false when no row counted at all.
  */
 bool
 rfm_state_facts(RfmAggState *state, RfmFacts *facts)
 {
-	DaySet	   *days = state_days(state);
-
-	if (state->orders == 0 && state->refunds == 0)
+	if (!rfm_state_days(state, &facts->days))
 		return false;
-	memset(facts, 0, sizeof(RfmFacts));
-	facts->days.orders = state->orders;
-	facts->days.purchase_days = dayset_count(days);
-	if (state->orders > 0)
-	{
-		facts->days.first_purchase = dayset_first(days);
-		facts->days.last_purchase = dayset_last(days);
-		if (!dayset_previous(days, facts->days.last_purchase, &facts->days.previous_purchase))
-			facts->days.previous_purchase = 0;
-	}
 	facts->refunds = state->refunds;
 	facts->gross = money_total(&state->gross);
-	/* no refund rows: nothing refunded, monetary is gross */
-	facts->monetary = state->refunds == 0 ? facts->gross :
-		money_difference(&state->gross, &state->refunded);
+	facts->monetary = state->refunds == 0 ? facts->gross : rfm_state_monetary(state);
 	facts->refunded = money_total(&state->refunded);
 	facts->first_day_spend = money_total(&state->first_day_spend);
 	return true;

@@ -60,6 +60,8 @@ typedef struct RfmAggState RfmAggState;
 extern RfmAggState *rfm_state_create(MemoryContext mcxt);
 extern RfmAggState *rfm_state_add(RfmAggState *state, DateADT day, const Amount *amount,
 								  MemoryContext mcxt);
+extern bool rfm_state_days(RfmAggState *state, RfmDays *days);
+extern Numeric rfm_state_monetary(RfmAggState *state);
 extern bool rfm_state_facts(RfmAggState *state, RfmFacts *facts);
 
 extern TupleDesc result_desc(FunctionCallInfo fcinfo);
