@@ -206,18 +206,10 @@ COMMENT ON FUNCTION lifecycle._customer_facts(regclass, name, name, name, regcla
 CREATE FUNCTION lifecycle._segment_view_query(settings lifecycle.segment_views) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  time_type regtype := lifecycle._column_type(settings.orders, settings.time_column);
   key_type regtype := lifecycle._column_type(settings.orders, settings.customer_column);
 BEGIN
-  IF time_type NOT IN ('timestamp with time zone'::regtype, 'timestamp without time zone'::regtype,
-                       'date'::regtype) THEN
-    RAISE EXCEPTION 'order time column "%" has type %', settings.time_column, time_type
-      USING ERRCODE = 'datatype_mismatch',
-            HINT = 'Use a timestamptz, timestamp or date column, or a view that casts to one.';
-  END IF;
-
-  -- Orders count up to the end of the as-of day, in the view's zone; the
-  -- relations are regclass constants, so that the view depends on them.
+  -- The relations are regclass constants, so that the view depends on them;
+  -- the facts function checks the columns' types at each refresh.
   RETURN format($q$
 WITH settings AS MATERIALIZED (
   SELECT v.*, coalesce(v.as_of, (now() AT TIME ZONE v.time_zone)::date) AS as_of_day

@@ -420,7 +420,7 @@ key_type_init(KeyType *key, Oid collation)
  * count when their time is before it.
  */
 static Datum
-as_of_day_end(Oid time_type, DateADT as_of, text *zone)
+as_of_day_end(Oid time_type, const char *time_column, DateADT as_of, text *zone)
 {
 	Datum		next_day = DateADTGetDatum(as_of + 1);
 
@@ -436,7 +436,7 @@ as_of_day_end(Oid time_type, DateADT as_of, text *zone)
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_DATATYPE_MISMATCH),
-			 errmsg("order time column has type %s", format_type_be(time_type)),
+			 errmsg("order time column \"%s\" has type %s", time_column, format_type_be(time_type)),
 			 errhint("Use a timestamptz, timestamp or date column, or a view that casts to one.")));
 	return (Datum) 0;			/* keep compiler quiet */
 }
@@ -759,7 +759,7 @@ customer_facts(PG_FUNCTION_ARGS)
 										  ALLOCSET_DEFAULT_SIZES);
 	scan.key.type = column_type(orders, NameStr(*PG_GETARG_NAME(1)), &key_collation);
 	scan.time_type = column_type(orders, NameStr(*PG_GETARG_NAME(2)), NULL);
-	day_end = as_of_day_end(scan.time_type, out.as_of, zone);
+	day_end = as_of_day_end(scan.time_type, NameStr(*PG_GETARG_NAME(2)), out.as_of, zone);
 	if (scan.time_type == TIMESTAMPTZOID)
 		scan.zone = lookup_zone(zone);
 	check_result_desc(rsinfo->expectedDesc, scan.key.type);
