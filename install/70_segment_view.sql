@@ -196,12 +196,15 @@ CREATE FUNCTION lifecycle._customer_facts(
   orders regclass, customer_column name, time_column name, amount_column name,
   customers regclass, customers_key name, time_zone text, as_of date, btyd_unit text,
   active_days integer, dormant_days integer, churn_days integer,
-  cadence_factor double precision, cadence_min_days integer, score_method text, frequency_basis text)
+  cadence_factor double precision, cadence_min_days integer, score_method text, frequency_basis text,
+  models boolean, prediction_days integer, clv_periods integer, clv_period_days integer,
+  clv_discount_rate double precision)
   RETURNS SETOF record LANGUAGE c STABLE PARALLEL UNSAFE
   AS 'MODULE_PATHNAME', 'customer_facts';
 COMMENT ON FUNCTION lifecycle._customer_facts(regclass, name, name, name, regclass, name, text, date, text,
-                                              integer, integer, integer, double precision, integer, text, text) IS
-  'Internal: one row of summary facts, derived values, stage and scores per customer, for segment views';
+                                              integer, integer, integer, double precision, integer, text, text,
+                                              boolean, integer, integer, integer, double precision) IS
+  'Internal: one row of summary facts, derived values, stage, scores and predictions per customer, for segment views';
 
 CREATE FUNCTION lifecycle._segment_view_query(settings lifecycle.segment_views) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -215,19 +218,24 @@ WITH settings AS MATERIALIZED (
   SELECT v.*, coalesce(v.as_of, (now() AT TIME ZONE v.time_zone)::date) AS as_of_day
     FROM lifecycle.segment_views v WHERE v.view_name = %1$L
 ),
-base AS MATERIALIZED (
+-- Not materialized: each branch of "scored" below reads it, but only the
+-- branch of the view's score method runs, so the facts are computed once.
+base AS NOT MATERIALIZED (
   SELECT f.*
     FROM settings s,
          lifecycle._customer_facts(%2$L::regclass, %3$L, %4$L, %5$L, %6$L::regclass, %7$L,
                                    s.time_zone, s.as_of_day, s.btyd_unit, s.active_days, s.dormant_days,
                                    s.churn_days, s.cadence_factor, s.cadence_min_days, s.score_method,
-                                   s.frequency_basis)
+                                   s.frequency_basis, s.models, s.prediction_days, s.clv_periods,
+                                   s.clv_period_days, s.clv_discount_rate)
            AS f(customer %8$s, first_purchase date, last_purchase date, previous_purchase date,
                 orders bigint, purchase_days integer, monetary numeric, gross numeric, refunds bigint,
                 refunded numeric, days_since_last_order integer, tenure_days integer,
                 mean_interval_days numeric, aov numeric, btyd_frequency integer,
                 btyd_recency double precision, btyd_t double precision, btyd_monetary_value numeric,
-                stage lifecycle.stage, frequency bigint, r_score integer, f_score integer, m_score integer)
+                stage lifecycle.stage, frequency bigint, r_score integer, f_score integer, m_score integer,
+                p_alive double precision, expected_purchases double precision,
+                expected_spend double precision, clv double precision)
 ),
 -- quantile and rfm_r scores come with the facts; ntile ranks with windows
 scored AS (
@@ -248,18 +256,6 @@ scored AS (
 ),
 segments AS (
   SELECT sm.* FROM settings s, lifecycle.segment_map(s.rule_set) sm
-),
-fits AS (
-  SELECT f.purchases, f.spend,
-         -- a spend model predicts only with a finite population mean (q > 1)
-         coalesce((f.spend).converged AND (f.spend).q > 1, false) AS spend_usable,
-         CASE s.btyd_unit WHEN 'week' THEN 7.0 ELSE 1.0 END AS unit_days
-    FROM settings s,
-         (SELECT lifecycle.bgnbd_fit(x.frequency, x.recency, x.t) AS purchases,
-                 lifecycle.gammagamma_fit(x.frequency, x.monetary_value::double precision) AS spend
-            FROM (SELECT b.btyd_frequency AS frequency, b.btyd_recency AS recency, b.btyd_t AS t,
-                         b.btyd_monetary_value AS monetary_value FROM base b) x
-           WHERE x.frequency IS NOT NULL AND (SELECT models FROM settings)) f
 )
 SELECT c.customer AS %9$I,
        s.as_of_day AS as_of,
@@ -278,20 +274,9 @@ SELECT c.customer AS %9$I,
        c.mean_interval_days,
        c.aov,
        c.btyd_frequency, c.btyd_recency, c.btyd_t, c.btyd_monetary_value,
-       CASE WHEN (f.purchases).converged THEN
-         lifecycle.p_alive(f.purchases, c.btyd_frequency, c.btyd_recency, c.btyd_t) END AS p_alive,
-       CASE WHEN (f.purchases).converged THEN
-         lifecycle.expected_purchases(f.purchases, c.btyd_frequency, c.btyd_recency, c.btyd_t,
-                                      s.prediction_days / f.unit_days) END AS expected_purchases,
-       CASE WHEN f.spend_usable THEN
-         lifecycle.expected_spend(f.spend, c.btyd_frequency, c.btyd_monetary_value) END AS expected_spend,
-       CASE WHEN (f.purchases).converged AND f.spend_usable THEN
-         lifecycle.clv(f.purchases, f.spend, c.btyd_frequency, c.btyd_recency, c.btyd_t,
-                       c.btyd_monetary_value, s.clv_periods, s.clv_period_days / f.unit_days,
-                       s.clv_discount_rate) END AS clv
+       c.p_alive, c.expected_purchases, c.expected_spend, c.clv
   FROM scored c
  CROSS JOIN settings s
- CROSS JOIN fits f
   LEFT JOIN segments g ON g.r = c.r AND g.f = c.f AND g.m = c.m
 $q$, settings.view_name, settings.orders::text, settings.customer_column,
     settings.time_column, settings.amount_column, settings.customers::text, settings.customers_key,

@@ -210,46 +210,57 @@ family_objective(const double *theta, double *grad, double *hess, void *arg)
 }
 
 /*
- * Fit a model of the family to the aggregate's rows.  Starts at r = a = b =
- * 1 with alpha = r times the mean age per repeat purchase, so the start
- * scales with the time unit.  Without any repeat purchase there is nothing
- * to estimate a purchase rate or a drop-out from: no estimate, and a
+ * Fit a model of the family to rows (sorted and merged).  Starts at
+ * r = a = b = 1 with alpha = r times the mean age per repeat purchase, so
+ * the start scales with the time unit.  Without any repeat purchase there is
+ * nothing to estimate a purchase rate or a drop-out from: no estimate, and a
  * message saying so.
  */
-static Datum
-family_fit(FunctionCallInfo fcinfo, int shift)
+void
+bgnbd_fit_rows(const ModelRows *rows, int shift, ModelFit *fit)
 {
-	ModelRows	rows;
 	FamilyData	data;
-	ModelFit	fit;
 	double		repeat_purchases = 0.0,
 				age = 0.0;
 
-	if (!model_rows_get(fcinfo, &rows))
-		PG_RETURN_NULL();
-	for (int64 i = 0; i < rows.nrows; i++)
+	for (int64 i = 0; i < rows->nrows; i++)
 	{
-		repeat_purchases += rows.rows[i].weight * rows.rows[i].x;
-		age += rows.rows[i].weight * rows.rows[i].t;
+		repeat_purchases += rows->rows[i].weight * rows->rows[i].x;
+		age += rows->rows[i].weight * rows->rows[i].t;
 	}
 	if (!isfinite(repeat_purchases) || !isfinite(age))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("weighted purchase totals out of range")));
 	if (repeat_purchases == 0)
-		return model_no_estimate(fcinfo, NPARAMS, rows.customers,
-								 "no customer made a repeat purchase, so purchase rates and drop-out cannot be estimated");
+	{
+		model_fit_none(fit, NPARAMS, rows->customers,
+					   "no customer made a repeat purchase, so purchase rates and drop-out cannot be estimated");
+		return;
+	}
 
-	memset(&fit, 0, sizeof(ModelFit));
-	fit.nparams = NPARAMS;
+	memset(fit, 0, sizeof(ModelFit));
+	fit->nparams = NPARAMS;
 	data.shift = shift;
-	data.rows = &rows;
-	data.groups = model_rows_groups(&rows, &data.ngroups);
-	fit.params[R] = 1.0;
-	fit.params[ALPHA] = age / repeat_purchases;
-	fit.params[A] = 1.0;
-	fit.params[B] = 1.0;
-	model_fit_run(family_objective, &data, param_names, &rows, &fit);
+	data.rows = rows;
+	data.groups = model_rows_groups(rows, &data.ngroups);
+	fit->params[R] = 1.0;
+	fit->params[ALPHA] = age / repeat_purchases;
+	fit->params[A] = 1.0;
+	fit->params[B] = 1.0;
+	model_fit_run(family_objective, &data, param_names, rows, fit);
+}
+
+/* The final function of the family's fitting aggregates. */
+static Datum
+family_fit(FunctionCallInfo fcinfo, int shift)
+{
+	ModelRows	rows;
+	ModelFit	fit;
+
+	if (!model_rows_get(fcinfo, &rows))
+		PG_RETURN_NULL();
+	bgnbd_fit_rows(&rows, shift, &fit);
 	PG_RETURN_DATUM(model_fit_datum(fcinfo, &fit));
 }
 
@@ -274,8 +285,8 @@ mbgnbd_fit_final(PG_FUNCTION_ARGS)
  * 1 / (1 + [x+s > 0] a/(b+x+s-1) ((alpha+T)/(alpha+t_x))^(r+x)), computed
  * from its log-odds so that it neither overflows nor loses digits.
  */
-static double
-p_alive(const double *params, int shift, double x, double t_x, double t)
+double
+bgnbd_p_alive_of(const double *params, int shift, double x, double t_x, double t)
 {
 	double		log_odds;
 
@@ -316,7 +327,7 @@ bgnbd_expected_purchases(const double *params, int shift, double x, double t_x,
 	log_w = -log1p(horizon / (alpha + t));
 	z = horizon / (alpha + t + horizon);
 	first = a == 1.0 ? -log_w : -expm1((a - 1) * log_w) / (a - 1);
-	return p_alive(params, shift, x, t_x, t) *
+	return bgnbd_p_alive_of(params, shift, x, t_x, t) *
 		(c * first - exp((a - 1) * log_w) * hyp2f1_scaled_excess(c - k, a - 1, c, z));
 }
 
@@ -342,7 +353,7 @@ p_alive_sql(FunctionCallInfo fcinfo, int shift)
 
 	model_read(fcinfo, 0, NPARAMS, params);
 	check_purchase_history(x, t_x, t);
-	PG_RETURN_FLOAT8(p_alive(params, shift, x, t_x, t));
+	PG_RETURN_FLOAT8(bgnbd_p_alive_of(params, shift, x, t_x, t));
 }
 
 /* Expected purchases for SQL: (model, frequency, recency, T, horizon). */

@@ -42,6 +42,32 @@ check_discounting(int32 periods, double period_length, double discount_rate)
 }
 
 /*
+ * The CLV of a customer with a valid history whose expected spend is known
+ * (no repeat purchases, or repeat purchases of positive mean value m).
+ */
+double
+clv_of(const double *purchase_params, int shift, const double *spend_params, double x,
+	   double t_x, double t, double m, int32 periods, double period_length, double discount_rate)
+{
+	double		spend = gammagamma_expected_spend(spend_params, x, m);
+	double		value = 0.0,
+				before = 0.0,
+				discount = 1.0;
+
+	for (int32 i = 1; i <= periods; i++)
+	{
+		double		upto = bgnbd_expected_purchases(purchase_params, shift, x, t_x, t,
+													i * period_length);
+
+		CHECK_FOR_INTERRUPTS();
+		discount /= 1.0 + discount_rate;
+		value += (upto - before) * spend * discount;
+		before = upto;
+	}
+	return value;
+}
+
+/*
  * lifecycle.clv(purchase model, spend model, frequency, recency, T,
  * monetary_value, periods, period_length, discount_rate); NULL where the
  * expected spend is (repeat purchases of no known value).
@@ -58,10 +84,6 @@ clv_sql(FunctionCallInfo fcinfo, int shift)
 	int32		periods = PG_GETARG_INT32(6);
 	double		period_length = PG_GETARG_FLOAT8(7);
 	double		discount_rate = PG_GETARG_FLOAT8(8);
-	double		spend,
-				value = 0.0,
-				before = 0.0,
-				discount = 1.0;
 
 	model_read(fcinfo, 0, BGNBD_NPARAMS, purchase);
 	model_read(fcinfo, 1, GAMMAGAMMA_NPARAMS, spend_params);
@@ -71,18 +93,8 @@ clv_sql(FunctionCallInfo fcinfo, int shift)
 	if (x > 0 && !spend_is_informative(x, m))
 		PG_RETURN_NULL();
 
-	spend = gammagamma_expected_spend(spend_params, x, m);
-	for (int32 i = 1; i <= periods; i++)
-	{
-		double		upto = bgnbd_expected_purchases(purchase, shift, x, t_x, t,
-													i * period_length);
-
-		CHECK_FOR_INTERRUPTS();
-		discount /= 1.0 + discount_rate;
-		value += (upto - before) * spend * discount;
-		before = upto;
-	}
-	PG_RETURN_FLOAT8(value);
+	PG_RETURN_FLOAT8(clv_of(purchase, shift, spend_params, x, t_x, t, m, periods, period_length,
+							discount_rate));
 }
 
 PG_FUNCTION_INFO_V1(bgnbd_clv);

@@ -26,9 +26,16 @@
  * frequency_basis says), r_score, f_score, m_score.  The scores are those of
  * lifecycle.rfm_breaks and r_score/f_score/m_score over the customers with
  * purchase days; NULL for the ntile method, which the view's query computes
- * with windows.
+ * with windows.  Last the model columns p_alive, expected_purchases,
+ * expected_spend and clv: with models on, BG/NBD and Gamma-Gamma are fitted
+ * over the customers' BTYD columns (exactly as bgnbd_fit and gammagamma_fit
+ * would) and each customer is predicted as p_alive, expected_purchases,
+ * expected_spend and clv would; NULL with models off or where those give
+ * NULL or the fit did not converge.
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -45,7 +52,9 @@
 
 #include "breaks.h"
 #include "days.h"
+#include "models.h"
 #include "money.h"
+#include "numeric_double.h"
 #include "stage.h"
 #include "summary.h"
 
@@ -75,6 +84,10 @@ enum
 	F_R_SCORE,
 	F_F_SCORE,
 	F_M_SCORE,
+	F_P_ALIVE,
+	F_EXPECTED_PURCHASES,
+	F_EXPECTED_SPEND,
+	F_CLV,
 	F_NATTS
 };
 
@@ -82,7 +95,8 @@ enum
 static const Oid fact_types[F_NATTS] = {
 	InvalidOid, DATEOID, DATEOID, DATEOID, INT8OID, INT4OID, NUMERICOID, NUMERICOID,
 	INT8OID, NUMERICOID, INT4OID, INT4OID, NUMERICOID, NUMERICOID, INT4OID, FLOAT8OID,
-	FLOAT8OID, NUMERICOID, InvalidOid, INT8OID, INT4OID, INT4OID, INT4OID
+	FLOAT8OID, NUMERICOID, InvalidOid, INT8OID, INT4OID, INT4OID, INT4OID, FLOAT8OID,
+	FLOAT8OID, FLOAT8OID, FLOAT8OID
 };
 
 /* How customer keys are hashed and compared: their type's default opclass. */
@@ -476,6 +490,15 @@ typedef struct FactsOutput
 	BreaksMethod method;
 	bool		scored[METRIC_COUNT];	/* the metric has breaks */
 	double		breaks[METRIC_COUNT][BREAKS_PER_METRIC];
+	bool		models;			/* fit and predict with the purchase models */
+	bool		purchases_usable;	/* BG/NBD fit converged */
+	bool		spend_usable;	/* Gamma-Gamma converged with a finite mean (q > 1) */
+	ModelFit	purchases;
+	ModelFit	spend;
+	double		horizon;		/* prediction horizon, in the BTYD unit */
+	int32		clv_periods;
+	double		clv_period_length;	/* in the BTYD unit */
+	double		clv_discount_rate;
 } FactsOutput;
 
 /*
@@ -576,6 +599,100 @@ score_breaks(const Customer *customers, int64 n, FactsOutput *out, MemoryContext
 	}
 }
 
+/* A customer's BTYD columns as doubles: x, t_x, T and the mean repeat spend. */
+static void
+customer_btyd(const RfmFacts *facts, const FactsOutput *out, double *btyd)
+{
+	Datum		values[4];
+	bool		nulls[4];
+
+	rfm_btyd_values(&facts->days, facts->gross, facts->first_day_spend, out->as_of, out->unit_days,
+					values, nulls);
+	btyd[0] = DatumGetInt32(values[0]);
+	btyd[1] = DatumGetFloat8(values[1]);
+	btyd[2] = DatumGetFloat8(values[2]);
+	btyd[3] = nulls[3] ? 0.0 : numeric_to_double(DatumGetNumeric(values[3]));
+}
+
+/*
+ * Fit BG/NBD over the customers with purchase days and Gamma-Gamma over
+ * those with repeat purchases of positive mean value, as the view's fits
+ * over its BTYD columns would; nothing with models off or no buyer.
+ */
+static void
+fit_models(const Customer *customers, int64 n, FactsOutput *out, MemoryContext row_mcxt)
+{
+	ModelRow   *purchase_rows = palloc_extended(Max(n, 1) * sizeof(ModelRow), MCXT_ALLOC_HUGE);
+	ModelRow   *spend_rows = palloc_extended(Max(n, 1) * sizeof(ModelRow), MCXT_ALLOC_HUGE);
+	int64		npurchase = 0,
+				nspend = 0;
+	ModelRows	rows;
+
+	for (int64 i = 0; i < n; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(row_mcxt);
+		RfmFacts	facts;
+		double		btyd[4];
+
+		prefetch_ahead(customers, n, i);
+		if (customers[i].state != NULL && rfm_state_facts(customers[i].state, &facts) &&
+			facts.days.purchase_days > 0)
+		{
+			customer_btyd(&facts, out, btyd);
+			purchase_rows[npurchase++] = (ModelRow) {btyd[0], btyd[1], btyd[2], 1.0};
+			if (spend_is_informative(btyd[0], btyd[3]))
+				spend_rows[nspend++] = (ModelRow) {btyd[0], btyd[3], 0.0, 1.0};
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(row_mcxt);
+	}
+	if (npurchase > 0)
+	{
+		model_rows_from_array(purchase_rows, npurchase, &rows);
+		bgnbd_fit_rows(&rows, BG_SHIFT, &out->purchases);
+		model_rows_from_array(spend_rows, nspend, &rows);
+		gammagamma_fit_rows(&rows, &out->spend);
+		out->purchases_usable = out->purchases.converged;
+		/* a spend model predicts only with a finite population mean: q > 1 */
+		out->spend_usable = out->spend.converged && out->spend.params[1] > 1;
+	}
+	pfree(purchase_rows);
+	pfree(spend_rows);
+}
+
+/* A customer's model columns, where the models give them. */
+static void
+predict(const RfmFacts *facts, const FactsOutput *out, Datum *values, bool *nulls)
+{
+	double		btyd[4];
+	bool		spend_known;
+
+	customer_btyd(facts, out, btyd);
+	spend_known = btyd[0] == 0 || spend_is_informative(btyd[0], btyd[3]);
+	if (out->purchases_usable)
+	{
+		values[F_P_ALIVE] = Float8GetDatum(bgnbd_p_alive_of(out->purchases.params, BG_SHIFT,
+															btyd[0], btyd[1], btyd[2]));
+		values[F_EXPECTED_PURCHASES] =
+			Float8GetDatum(bgnbd_expected_purchases(out->purchases.params, BG_SHIFT, btyd[0], btyd[1],
+													btyd[2], out->horizon));
+		nulls[F_P_ALIVE] = nulls[F_EXPECTED_PURCHASES] = false;
+	}
+	if (out->spend_usable && spend_known)
+	{
+		values[F_EXPECTED_SPEND] = Float8GetDatum(gammagamma_expected_spend(out->spend.params,
+																			 btyd[0], btyd[3]));
+		nulls[F_EXPECTED_SPEND] = false;
+	}
+	if (out->purchases_usable && out->spend_usable && spend_known)
+	{
+		values[F_CLV] = Float8GetDatum(clv_of(out->purchases.params, BG_SHIFT, out->spend.params,
+											  btyd[0], btyd[1], btyd[2], btyd[3], out->clv_periods,
+											  out->clv_period_length, out->clv_discount_rate));
+		nulls[F_CLV] = false;
+	}
+}
+
 /* A customer's result row, in the current memory context. */
 static void
 fact_row(const Customer *customer, const FactsOutput *out, Datum *values, bool *nulls)
@@ -633,6 +750,8 @@ fact_row(const Customer *customer, const FactsOutput *out, Datum *values, bool *
 		if (out->scored[i])
 			values[F_R_SCORE + i] = Int32GetDatum(score_of(out->method, i, out->breaks[i], metrics[i]));
 	}
+	if (out->models)
+		predict(&facts, out, values, nulls);
 }
 
 /*
@@ -702,7 +821,8 @@ PG_FUNCTION_INFO_V1(customer_facts);
  * lifecycle._customer_facts(orders, customer_column, time_column,
  * amount_column, customers, customers_key, time_zone, as_of, btyd_unit,
  * active_days, dormant_days, churn_days, cadence_factor, cadence_min_days,
- * score_method, frequency_basis): one row per customer of the orders up to
+ * score_method, frequency_basis, models, prediction_days, clv_periods,
+ * clv_period_days, clv_discount_rate): one row per customer of the orders up to
  * the end of the as-of day (and per key of the customers relation, if
  * given), as the header describes.  Only cadence_factor (no cadence rule)
  * and the customers relation may be NULL.
@@ -738,6 +858,17 @@ customer_facts(PG_FUNCTION_ARGS)
 	stage_policy_check(&out.policy);
 	out.method = breaks_method(VARDATA_ANY(method), VARSIZE_ANY_EXHDR(method));
 	out.by_orders = strcmp(TextDatumGetCString(required_arg(fcinfo, 15, "frequency_basis")), "orders") == 0;
+	out.models = DatumGetBool(required_arg(fcinfo, 16, "models"));
+	out.horizon = (double) DatumGetInt32(required_arg(fcinfo, 17, "prediction_days")) / out.unit_days;
+	out.clv_periods = DatumGetInt32(required_arg(fcinfo, 18, "clv_periods"));
+	out.clv_period_length = (double) DatumGetInt32(required_arg(fcinfo, 19, "clv_period_days")) / out.unit_days;
+	out.clv_discount_rate = DatumGetFloat8(required_arg(fcinfo, 20, "clv_discount_rate"));
+	if (!(out.horizon > 0 && out.clv_periods > 0 && out.clv_period_length > 0 &&
+		  isfinite(out.clv_discount_rate) && out.clv_discount_rate >= 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("prediction settings must be positive"),
+				 errdetail("prediction_days, clv_periods and clv_period_days must be positive, clv_discount_rate a non-negative finite number.")));
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
 		!(rsinfo->allowedModes & SFRM_Materialize) || rsinfo->expectedDesc == NULL)
@@ -769,6 +900,8 @@ customer_facts(PG_FUNCTION_ARGS)
 	scan_relations(fcinfo, &scan, orders, day_end);
 	customers = collect_customers(scan.customers, &ncustomers);
 	score_breaks(customers, ncustomers, &out, scan.row_mcxt);
+	if (out.models)
+		fit_models(customers, ncustomers, &out, scan.row_mcxt);
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	desc = CreateTupleDescCopy(rsinfo->expectedDesc);
 	MemoryContextSwitchTo(old);

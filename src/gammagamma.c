@@ -181,49 +181,63 @@ moment_start(const ModelRows *rows, double *params)
 	return true;
 }
 
-PG_FUNCTION_INFO_V1(gammagamma_fit_final);
 /*
- * Final function of lifecycle.gammagamma_fit.  The rows are the customers
- * with repeat purchases of positive mean value (the transition leaves out
- * the others).  Starts from the moments of m (moment_start), or where they
- * say nothing at p = 1, q = 2, gamma = the mean of m, where the model's
- * mean spend p gamma / (q - 1) equals the observed mean.
+ * Fit the model to spend rows (sorted and merged): the customers with
+ * repeat purchases of positive mean value.  Starts from the moments of m
+ * (moment_start), or where they say nothing at p = 1, q = 2, gamma = the
+ * mean of m, where the model's mean spend p gamma / (q - 1) equals the
+ * observed mean.
  */
-Datum
-gammagamma_fit_final(PG_FUNCTION_ARGS)
+void
+gammagamma_fit_rows(const ModelRows *rows, ModelFit *fit)
 {
-	ModelRows	rows;
 	SpendData	data;
-	ModelFit	fit;
 	double		sum_m = 0.0;
 
-	if (!model_rows_get(fcinfo, &rows))
-		PG_RETURN_NULL();
-	if (rows.nrows == 0)
-		return model_no_estimate(fcinfo, NPARAMS, 0.0,
-								 "no customer made a repeat purchase, so spend per purchase cannot be estimated");
-
-	memset(&fit, 0, sizeof(ModelFit));
-	fit.nparams = NPARAMS;
-	data.rows = &rows;
-	data.groups = model_rows_groups(&rows, &data.ngroups);
+	if (rows->nrows == 0)
+	{
+		model_fit_none(fit, NPARAMS, 0.0,
+					   "no customer made a repeat purchase, so spend per purchase cannot be estimated");
+		return;
+	}
+	memset(fit, 0, sizeof(ModelFit));
+	fit->nparams = NPARAMS;
+	data.rows = rows;
+	data.groups = model_rows_groups(rows, &data.ngroups);
 	data.sum_log_m = 0.0;
 	data.sum_x_log_xm = 0.0;
-	for (int64 i = 0; i < rows.nrows; i++)
+	for (int64 i = 0; i < rows->nrows; i++)
 	{
-		const ModelRow *row = &rows.rows[i];
+		const ModelRow *row = &rows->rows[i];
 
 		data.sum_log_m += row->weight * log(row->v);
 		data.sum_x_log_xm += row->weight * row->x * log(row->x * row->v);
 		sum_m += row->weight * row->v;
 	}
-	if (!moment_start(&rows, fit.params))
+	if (!moment_start(rows, fit->params))
 	{
-		fit.params[P] = 1.0;
-		fit.params[Q] = 2.0;
-		fit.params[GAMMA] = sum_m / rows.customers;
+		fit->params[P] = 1.0;
+		fit->params[Q] = 2.0;
+		fit->params[GAMMA] = sum_m / rows->customers;
 	}
-	model_fit_run(spend_objective, &data, param_names, &rows, &fit);
+	model_fit_run(spend_objective, &data, param_names, rows, fit);
+}
+
+PG_FUNCTION_INFO_V1(gammagamma_fit_final);
+/*
+ * Final function of lifecycle.gammagamma_fit.  The rows are the customers
+ * with repeat purchases of positive mean value (the transition leaves out
+ * the others).
+ */
+Datum
+gammagamma_fit_final(PG_FUNCTION_ARGS)
+{
+	ModelRows	rows;
+	ModelFit	fit;
+
+	if (!model_rows_get(fcinfo, &rows))
+		PG_RETURN_NULL();
+	gammagamma_fit_rows(&rows, &fit);
 	PG_RETURN_DATUM(model_fit_datum(fcinfo, &fit));
 }
 

@@ -241,27 +241,17 @@ set_float(Datum *value, bool *isnull, double x)
 }
 
 /*
- * The model composite for *fit: the parameters, their standard errors,
- * log_likelihood, customers, converged, iterations and message.
+ * The model composite of row type desc for *fit: the parameters, their
+ * standard errors, log_likelihood, customers, converged, iterations and
+ * message.
  */
 Datum
-model_fit_datum(FunctionCallInfo fcinfo, const ModelFit *fit)
+model_fit_tuple(TupleDesc desc, const ModelFit *fit)
 {
-	TupleDesc	desc = fcinfo->flinfo->fn_extra;
 	Datum		values[2 * OPTIM_MAX_PARAMS + 5];
 	bool		nulls[2 * OPTIM_MAX_PARAMS + 5];
 	int			n = fit->nparams;
 
-	if (desc == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-
-		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-			elog(ERROR, "model function must return a composite type");
-		desc = BlessTupleDesc(CreateTupleDescCopy(desc));
-		fcinfo->flinfo->fn_extra = desc;
-		MemoryContextSwitchTo(old);
-	}
 	if (desc->natts != 2 * n + 5)
 		elog(ERROR, "model composite has %d attributes, expected %d", desc->natts, 2 * n + 5);
 	for (int i = 0; i < n; i++)
@@ -280,23 +270,39 @@ model_fit_datum(FunctionCallInfo fcinfo, const ModelFit *fit)
 	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
 }
 
-/*
- * The model composite of a fit that has no estimate: NULL parameters,
- * converged false, and the message saying why.
- */
+/* The model composite a function returns for *fit. */
 Datum
-model_no_estimate(FunctionCallInfo fcinfo, int nparams, double customers, const char *message)
+model_fit_datum(FunctionCallInfo fcinfo, const ModelFit *fit)
 {
-	ModelFit	fit;
+	TupleDesc	desc = fcinfo->flinfo->fn_extra;
 
-	memset(&fit, 0, sizeof(ModelFit));
-	fit.nparams = nparams;
+	if (desc == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "model function must return a composite type");
+		desc = BlessTupleDesc(CreateTupleDescCopy(desc));
+		fcinfo->flinfo->fn_extra = desc;
+		MemoryContextSwitchTo(old);
+	}
+	return model_fit_tuple(desc, fit);
+}
+
+/*
+ * A fit that has no estimate: NULL parameters, converged false, and the
+ * message saying why.
+ */
+void
+model_fit_none(ModelFit *fit, int nparams, double customers, const char *message)
+{
+	memset(fit, 0, sizeof(ModelFit));
+	fit->nparams = nparams;
 	for (int i = 0; i < nparams; i++)
-		fit.params[i] = fit.se[i] = NAN;
-	fit.log_likelihood = NAN;
-	fit.customers = customers;
-	fit.message = message;
-	return model_fit_datum(fcinfo, &fit);
+		fit->params[i] = fit->se[i] = NAN;
+	fit->log_likelihood = NAN;
+	fit->customers = customers;
+	fit->message = message;
 }
 
 PG_FUNCTION_INFO_V1(model_given);

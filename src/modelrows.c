@@ -435,6 +435,21 @@ model_rows_deserialize(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state);
 }
 
+/* The compacted state's rows as a fit reads them, with their total weight. */
+static void
+state_rows(const ModelState *state, ModelRows *rows)
+{
+	rows->rows = state->rows;
+	rows->nrows = state->nrows;
+	rows->customers = 0.0;
+	for (uint32 i = 0; i < state->nrows; i++)
+		rows->customers += state->rows[i].weight;
+	if (!isfinite(rows->customers))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("total weight out of range")));
+}
+
 /*
  * In a final function: the state's rows, sorted, equal rows merged into one
  * with their total weight, and the total weight of all.  This compacts the
@@ -451,14 +466,27 @@ model_rows_get(FunctionCallInfo fcinfo, ModelRows *rows)
 		return false;
 	state = (ModelState *) PG_GETARG_POINTER(0);
 	state_compact(state);
-	rows->rows = state->rows;
-	rows->nrows = state->nrows;
-	rows->customers = 0.0;
-	for (uint32 i = 0; i < state->nrows; i++)
-		rows->customers += state->rows[i].weight;
-	if (!isfinite(rows->customers))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("total weight out of range")));
+	state_rows(state, rows);
 	return true;
+}
+
+/*
+ * The rows of an array (valid rows, as the transitions would accept), sorted
+ * and merged in place as a fitting aggregate's final function has them.
+ */
+void
+model_rows_from_array(ModelRow *array, int64 n, ModelRows *rows)
+{
+	ModelState	state;
+
+	if (n > MAX_ROWS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many distinct rows for a model fit")));
+	memset(&state, 0, sizeof(state));
+	state.rows = array;
+	state.nrows = state.capacity = (uint32) n;
+	state.mcxt = CurrentMemoryContext;
+	state_compact(&state);
+	state_rows(&state, rows);
 }

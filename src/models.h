@@ -60,14 +60,15 @@ typedef struct ModelFit
 
 /* modelrows.c: the fitting aggregates' state */
 extern bool model_rows_get(FunctionCallInfo fcinfo, ModelRows *rows);
+extern void model_rows_from_array(ModelRow *array, int64 n, ModelRows *rows);
 
 /* modelfit.c */
 extern FrequencyGroup *model_rows_groups(const ModelRows *rows, int64 *ngroups);
 extern void model_fit_run(OptimObjective fn, void *arg, const char *const *names,
 						  const ModelRows *rows, ModelFit *fit);
+extern Datum model_fit_tuple(TupleDesc desc, const ModelFit *fit);
 extern Datum model_fit_datum(FunctionCallInfo fcinfo, const ModelFit *fit);
-extern Datum model_no_estimate(FunctionCallInfo fcinfo, int nparams, double customers,
-							   const char *message);
+extern void model_fit_none(ModelFit *fit, int nparams, double customers, const char *message);
 extern void model_read(FunctionCallInfo fcinfo, int argno, int nparams, double *params);
 extern bool purchase_history_valid(double x, double t_x, double t);
 extern bool spend_history_valid(double x, double m);
@@ -80,11 +81,19 @@ extern void check_weight(double weight);
 #define BGNBD_NPARAMS	4
 #define BG_SHIFT		0		/* BG/NBD */
 #define MBG_SHIFT		1		/* MBG/NBD: also a drop-out chance at the first purchase */
+extern void bgnbd_fit_rows(const ModelRows *rows, int shift, ModelFit *fit);
+extern double bgnbd_p_alive_of(const double *params, int shift, double x, double t_x, double t);
 extern double bgnbd_expected_purchases(const double *params, int shift, double x,
 									   double t_x, double t, double horizon);
 
 /* gammagamma.c: parameters (p, q, gamma). */
 #define GAMMAGAMMA_NPARAMS 3
+extern void gammagamma_fit_rows(const ModelRows *rows, ModelFit *fit);
 extern double gammagamma_expected_spend(const double *params, double x, double m);
+
+/* clv.c */
+extern double clv_of(const double *purchase_params, int shift, const double *spend_params,
+					 double x, double t_x, double t, double m, int32 periods,
+					 double period_length, double discount_rate);
 
 #endif

@@ -6,7 +6,7 @@
 -- customers, NULL amounts, orders after the as-of day and row security; and
 -- every refused call with its SQLSTATE.
 BEGIN;
-SELECT plan(19);
+SELECT plan(22);
 SET LOCAL client_min_messages = warning;
 
 -- 300 customers with 40 order rows each, spread over up to four years at
@@ -32,13 +32,13 @@ BEGIN
            monetary, gross, refunds, refunded, days_since_last_order, tenure_days, mean_interval_days,
            aov, btyd_frequency, btyd_recency, btyd_t, btyd_monetary_value, stage
       FROM lifecycle._customer_facts(%L, 'customer', 't', 'amount', %L, %L, %L, '2025-06-30', %L,
-                                     90, 180, 270, 3.0, 30, 'quantile', 'orders')
+                                     90, 180, 270, 3.0, 30, 'quantile', 'orders', false, 90, 4, 91, 0.025)
         AS f(customer %s, first_purchase date, last_purchase date, previous_purchase date,
              orders bigint, purchase_days integer, monetary numeric, gross numeric, refunds bigint,
              refunded numeric, days_since_last_order integer, tenure_days integer,
              mean_interval_days numeric, aov numeric, btyd_frequency integer,
              btyd_recency double precision, btyd_t double precision, btyd_monetary_value numeric,
-             stage lifecycle.stage, frequency bigint, r_score integer, f_score integer, m_score integer)$q$,
+             stage lifecycle.stage, frequency bigint, r_score integer, f_score integer, m_score integer, p_alive double precision, expected_purchases double precision, expected_spend double precision, clv double precision)$q$,
     orders, customers, customers_key, zone, unit, key_type);
 END $$;
 
@@ -106,13 +106,13 @@ CREATE FUNCTION pg_temp.scored(method text, basis text)
                  purchase_days integer, r integer, f integer, m integer) LANGUAGE sql AS $$
   SELECT customer, days_since_last_order, frequency, monetary, orders, purchase_days, r_score, f_score, m_score
     FROM lifecycle._customer_facts('by_customer', 'customer', 't', 'amount', NULL, NULL, 'UTC', '2025-06-30', 'day',
-                                   90, 180, 270, 3.0, 30, method, basis)
+                                   90, 180, 270, 3.0, 30, method, basis, false, 90, 4, 91, 0.025)
       AS f(customer bigint, first_purchase date, last_purchase date, previous_purchase date,
            orders bigint, purchase_days integer, monetary numeric, gross numeric, refunds bigint,
            refunded numeric, days_since_last_order integer, tenure_days integer,
            mean_interval_days numeric, aov numeric, btyd_frequency integer,
            btyd_recency double precision, btyd_t double precision, btyd_monetary_value numeric,
-           stage lifecycle.stage, frequency bigint, r_score integer, f_score integer, m_score integer)
+           stage lifecycle.stage, frequency bigint, r_score integer, f_score integer, m_score integer, p_alive double precision, expected_purchases double precision, expected_spend double precision, clv double precision)
 $$;
 CREATE FUNCTION pg_temp.scores_agree(method text, basis text) RETURNS boolean LANGUAGE sql AS $$
   WITH s AS (SELECT * FROM pg_temp.scored(method, basis)),
@@ -131,6 +131,43 @@ SELECT ok(pg_temp.scores_agree('rfm_r', 'orders'), 'rfm_r scores: the same');
 SELECT is((SELECT count(*) FROM pg_temp.scored('ntile', 'orders') WHERE r IS NOT NULL OR f IS NOT NULL OR m IS NOT NULL),
           0::bigint, 'ntile: no scores from the facts');
 SELECT throws_ok($$SELECT * FROM pg_temp.scored('deciles', 'orders')$$, '22023', NULL, 'an unknown scoring method');
+
+-- Purchase models: fitted over the customers' BTYD columns as bgnbd_fit and
+-- gammagamma_fit fit them, and each customer predicted as p_alive,
+-- expected_purchases, expected_spend and clv predict: CDNOW's orders (date
+-- times, integer keys) up to 1997-09-30, in weeks, 13 weeks ahead, 4 periods
+-- of 13 weeks at 2 %.
+CREATE TEMP TABLE cdnow_lines (line text);
+\copy cdnow_lines FROM '../shared/datasets/cdnow/CDNOW_sample.txt'
+CREATE TABLE cdnow AS
+SELECT f[2]::integer AS customer, to_date(f[3], 'YYYYMMDD') AS t, f[5]::numeric AS amount
+  FROM (SELECT regexp_split_to_array(btrim(line), '\s+') AS f FROM cdnow_lines) l;
+CREATE TEMP TABLE predicted AS
+SELECT * FROM lifecycle._customer_facts('cdnow', 'customer', 't', 'amount', NULL, NULL, 'UTC', '1997-09-30', 'week',
+                                        90, 180, 270, 3.0, 30, 'quantile', 'orders', true, 91, 4, 91, 0.02)
+  AS f(customer integer, first_purchase date, last_purchase date, previous_purchase date, orders bigint,
+       purchase_days integer, monetary numeric, gross numeric, refunds bigint, refunded numeric,
+       days_since_last_order integer, tenure_days integer, mean_interval_days numeric, aov numeric,
+       btyd_frequency integer, btyd_recency double precision, btyd_t double precision,
+       btyd_monetary_value numeric, stage lifecycle.stage, frequency bigint, r_score integer, f_score integer,
+       m_score integer, p_alive double precision, expected_purchases double precision,
+       expected_spend double precision, clv double precision);
+CREATE TEMP TABLE fitted AS
+SELECT lifecycle.bgnbd_fit(btyd_frequency, btyd_recency, btyd_t) AS purchases,
+       lifecycle.gammagamma_fit(btyd_frequency, btyd_monetary_value::double precision) AS spend
+  FROM predicted WHERE btyd_frequency IS NOT NULL;
+SELECT ok((SELECT (purchases).converged AND (spend).converged AND (spend).q > 1 FROM fitted),
+          'CDNOW fits both models');
+SELECT is((SELECT count(*) FROM predicted p, fitted f
+            WHERE row(p.p_alive, p.expected_purchases, p.expected_spend, p.clv) IS DISTINCT FROM
+                  row(lifecycle.p_alive(f.purchases, p.btyd_frequency, p.btyd_recency, p.btyd_t),
+                      lifecycle.expected_purchases(f.purchases, p.btyd_frequency, p.btyd_recency, p.btyd_t, 13),
+                      lifecycle.expected_spend(f.spend, p.btyd_frequency, p.btyd_monetary_value),
+                      lifecycle.clv(f.purchases, f.spend, p.btyd_frequency, p.btyd_recency, p.btyd_t,
+                                    p.btyd_monetary_value, 4, 13, 0.02))),
+          0::bigint, 'every customer''s predictions: those of the SQL functions with the SQL fits, to the bit');
+SELECT is((SELECT count(*) FILTER (WHERE p_alive IS NOT NULL) || ' of ' || count(*) FROM predicted), '2357 of 2357',
+          'every CDNOW customer predicted');
 
 -- Row security applies and privileges are the caller's (what the role gets
 -- is kept in temp tables and checked after RESET ROLE).
@@ -154,14 +191,14 @@ SELECT is((SELECT customers FROM seen_under_rls), 10::bigint, 'row security: the
 SELECT is((SELECT state FROM seen_without_grant), '42501', 'no SELECT on the orders: permission denied (42501)');
 
 -- Refused calls.
-SELECT throws_ok($$SELECT * FROM lifecycle._customer_facts('by_customer', 'nope', 't', 'amount', NULL, NULL, 'UTC', '2025-06-30', 'day', 90, 180, 270, 3.0, 30, 'quantile', 'orders') AS f(customer bigint, first_purchase date, last_purchase date, previous_purchase date, orders bigint, purchase_days integer, monetary numeric, gross numeric, refunds bigint, refunded numeric, days_since_last_order integer, tenure_days integer, mean_interval_days numeric, aov numeric, btyd_frequency integer, btyd_recency double precision, btyd_t double precision, btyd_monetary_value numeric, stage lifecycle.stage, frequency bigint, r_score integer, f_score integer, m_score integer)$$,
+SELECT throws_ok($$SELECT * FROM lifecycle._customer_facts('by_customer', 'nope', 't', 'amount', NULL, NULL, 'UTC', '2025-06-30', 'day', 90, 180, 270, 3.0, 30, 'quantile', 'orders', false, 90, 4, 91, 0.025) AS f(customer bigint, first_purchase date, last_purchase date, previous_purchase date, orders bigint, purchase_days integer, monetary numeric, gross numeric, refunds bigint, refunded numeric, days_since_last_order integer, tenure_days integer, mean_interval_days numeric, aov numeric, btyd_frequency integer, btyd_recency double precision, btyd_t double precision, btyd_monetary_value numeric, stage lifecycle.stage, frequency bigint, r_score integer, f_score integer, m_score integer, p_alive double precision, expected_purchases double precision, expected_spend double precision, clv double precision)$$,
                  '42703', 'column "nope" of relation "by_customer" does not exist', 'a missing column');
-SELECT throws_ok($$SELECT * FROM lifecycle._customer_facts('by_customer', 'customer', 't', 'amount', NULL, NULL, 'UTC', '2025-06-30', 'day', 90, 180, 270, 3.0, 30, 'quantile', 'orders') AS f(customer integer, first_purchase date, last_purchase date, previous_purchase date, orders bigint, purchase_days integer, monetary numeric, gross numeric, refunds bigint, refunded numeric, days_since_last_order integer, tenure_days integer, mean_interval_days numeric, aov numeric, btyd_frequency integer, btyd_recency double precision, btyd_t double precision, btyd_monetary_value numeric, stage lifecycle.stage, frequency bigint, r_score integer, f_score integer, m_score integer)$$,
+SELECT throws_ok($$SELECT * FROM lifecycle._customer_facts('by_customer', 'customer', 't', 'amount', NULL, NULL, 'UTC', '2025-06-30', 'day', 90, 180, 270, 3.0, 30, 'quantile', 'orders', false, 90, 4, 91, 0.025) AS f(customer integer, first_purchase date, last_purchase date, previous_purchase date, orders bigint, purchase_days integer, monetary numeric, gross numeric, refunds bigint, refunded numeric, days_since_last_order integer, tenure_days integer, mean_interval_days numeric, aov numeric, btyd_frequency integer, btyd_recency double precision, btyd_t double precision, btyd_monetary_value numeric, stage lifecycle.stage, frequency bigint, r_score integer, f_score integer, m_score integer, p_alive double precision, expected_purchases double precision, expected_spend double precision, clv double precision)$$,
                  '42804', 'column definition list does not match the customer facts', 'a column list of other types');
 CREATE TABLE point_keys (customer point, t timestamptz, amount numeric);
-SELECT throws_ok($$SELECT * FROM lifecycle._customer_facts('point_keys', 'customer', 't', 'amount', NULL, NULL, 'UTC', '2025-06-30', 'day', 90, 180, 270, 3.0, 30, 'quantile', 'orders') AS f(customer point, first_purchase date, last_purchase date, previous_purchase date, orders bigint, purchase_days integer, monetary numeric, gross numeric, refunds bigint, refunded numeric, days_since_last_order integer, tenure_days integer, mean_interval_days numeric, aov numeric, btyd_frequency integer, btyd_recency double precision, btyd_t double precision, btyd_monetary_value numeric, stage lifecycle.stage, frequency bigint, r_score integer, f_score integer, m_score integer)$$,
+SELECT throws_ok($$SELECT * FROM lifecycle._customer_facts('point_keys', 'customer', 't', 'amount', NULL, NULL, 'UTC', '2025-06-30', 'day', 90, 180, 270, 3.0, 30, 'quantile', 'orders', false, 90, 4, 91, 0.025) AS f(customer point, first_purchase date, last_purchase date, previous_purchase date, orders bigint, purchase_days integer, monetary numeric, gross numeric, refunds bigint, refunded numeric, days_since_last_order integer, tenure_days integer, mean_interval_days numeric, aov numeric, btyd_frequency integer, btyd_recency double precision, btyd_t double precision, btyd_monetary_value numeric, stage lifecycle.stage, frequency bigint, r_score integer, f_score integer, m_score integer, p_alive double precision, expected_purchases double precision, expected_spend double precision, clv double precision)$$,
                  '42883', 'customer key type point cannot be hashed', 'a key type without hashing');
-SELECT throws_ok($$SELECT * FROM lifecycle._customer_facts('by_customer', 'customer', 't', 'amount', NULL, NULL, 'UTC', '2025-06-30', 'day', 90, 80, 270, 3.0, 30, 'quantile', 'orders') AS f(customer bigint, first_purchase date, last_purchase date, previous_purchase date, orders bigint, purchase_days integer, monetary numeric, gross numeric, refunds bigint, refunded numeric, days_since_last_order integer, tenure_days integer, mean_interval_days numeric, aov numeric, btyd_frequency integer, btyd_recency double precision, btyd_t double precision, btyd_monetary_value numeric, stage lifecycle.stage, frequency bigint, r_score integer, f_score integer, m_score integer)$$,
+SELECT throws_ok($$SELECT * FROM lifecycle._customer_facts('by_customer', 'customer', 't', 'amount', NULL, NULL, 'UTC', '2025-06-30', 'day', 90, 80, 270, 3.0, 30, 'quantile', 'orders', false, 90, 4, 91, 0.025) AS f(customer bigint, first_purchase date, last_purchase date, previous_purchase date, orders bigint, purchase_days integer, monetary numeric, gross numeric, refunds bigint, refunded numeric, days_since_last_order integer, tenure_days integer, mean_interval_days numeric, aov numeric, btyd_frequency integer, btyd_recency double precision, btyd_t double precision, btyd_monetary_value numeric, stage lifecycle.stage, frequency bigint, r_score integer, f_score integer, m_score integer, p_alive double precision, expected_purchases double precision, expected_spend double precision, clv double precision)$$,
                  '22023', 'stage thresholds must satisfy active_days <= dormant_days <= churn_days', 'thresholds out of order');
 
 SELECT * FROM finish();
