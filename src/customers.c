@@ -1,0 +1,473 @@
+/*
+ * customers.c
+ *	  Every customer's rfm_agg state from an orders relation, in one pass
+ *	  over its rows: what the segment view's facts are computed from
+ *	  (facts.c).
+ *
+ * The order rows come from an ordinary query, run through SPI as the
+ * calling user (so privileges, row security, views, partitions and
+ * inheritance behave as in any query; every name quoted and
+ * schema-qualified, the comparison OPERATOR(pg_catalog.<)), straight into a
+ * hash table of rfm_agg states keyed by customer.  GROUP BY with rfm_agg
+ * gives the same states; the executor's hash aggregation spends most of a
+ * million-customer summary in its generic machinery (grouping-key tuples, a
+ * state pointer per aggregate, a function call per row).
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "tcop/dest.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/typcache.h"
+
+#include "customers.h"
+#include "days.h"
+#include "money.h"
+
+/* How customer keys are hashed and compared: their type's default opclass. */
+typedef struct KeyType
+{
+	Oid			type;
+	FmgrInfo   *hash;
+	FmgrInfo   *equal;
+	Oid			collation;
+	int16		len;
+	bool		byval;
+} KeyType;
+
+/* A customer: the key, and the summary state of its orders (NULL: none yet). */
+typedef struct CustomerEntry
+{
+	Datum		key;
+	uint32		hash;
+	char		status;
+	RfmAggState *state;
+} CustomerEntry;
+
+static inline uint32
+key_hash(const KeyType *type, Datum key)
+{
+	return DatumGetUInt32(FunctionCall1Coll(type->hash, type->collation, key));
+}
+
+static inline bool
+key_equal(const KeyType *type, Datum a, Datum b)
+{
+	return DatumGetBool(FunctionCall2Coll(type->equal, type->collation, a, b));
+}
+
+#define SH_PREFIX		customers
+#define SH_ELEMENT_TYPE CustomerEntry
+#define SH_KEY_TYPE		Datum
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k) key_hash((tb)->private_data, k)
+#define SH_EQUAL(tb, a, b) key_equal((tb)->private_data, a, b)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/*
+ * Rows are folded in batches.  With a million customers the table and the
+ * states are far larger than the CPU caches, and a row's lookup and state
+ * update would each wait for memory: a batch first hashes its rows and
+ * prefetches their buckets, then finds every row's customer and prefetches
+ * its state, then updates the states, so that the waits overlap.
+ */
+#define BATCH_ROWS		32
+
+/* A row waiting in the batch. */
+typedef struct BatchRow
+{
+	Datum		key;
+	uint32		hash;
+	bool		order;			/* an order row, not just a customer */
+	bool		has_amount;
+	DateADT		day;
+	Amount		amount;
+	RfmAggState *state;
+} BatchRow;
+
+/*
+ * The scan: receives the rows of the orders query (customer, time, amount)
+ * or of the customers query (customer), as a DestReceiver.
+ */
+typedef struct FactsScan
+{
+	DestReceiver pub;
+	customers_hash *customers;
+	KeyType		key;
+	Oid			time_type;
+	const pg_tz *zone;			/* for timestamptz order times */
+	bool		order_rows;		/* rows are orders, not just customers */
+	MemoryContext mcxt;			/* keys and states */
+	MemoryContext batch_mcxt;	/* what the batch's rows point to */
+	MemoryContext row_mcxt;		/* reset after each row or output row */
+	int			nbatch;
+	BatchRow	batch[BATCH_ROWS];
+} FactsScan;
+
+/* The purchase day of an order time of the scan's time type. */
+static DateADT
+order_day(const FactsScan *scan, Datum time)
+{
+	switch (scan->time_type)
+	{
+		case TIMESTAMPTZOID:
+			return day_of_timestamptz(DatumGetTimestampTz(time), scan->zone);
+		case TIMESTAMPOID:
+			return day_of_timestamp(DatumGetTimestamp(time));
+		default:
+			return day_of_date(DatumGetDateADT(time));
+	}
+}
+
+/*
+ * Fold the batch into the customers' table: find (or add) every row's
+ * customer, then add the order rows to their states.
+ */
+static void
+batch_flush(FactsScan *scan)
+{
+	int			n = scan->nbatch;
+
+	for (int i = 0; i < n; i++)
+	{
+		BatchRow   *row = &scan->batch[i];
+		bool		found;
+		CustomerEntry *entry = customers_insert_hash(scan->customers, row->key, row->hash, &found);
+
+		if (!found)
+		{
+			MemoryContext old = MemoryContextSwitchTo(scan->mcxt);
+
+			entry->key = datumCopy(row->key, scan->key.byval, scan->key.len);
+			entry->state = NULL;
+			MemoryContextSwitchTo(old);
+		}
+		if (row->order && entry->state == NULL)
+			entry->state = rfm_state_create(scan->mcxt);
+		row->state = entry->state;
+		prefetch(row->state);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		BatchRow   *row = &scan->batch[i];
+		RfmAggState *state;
+
+		if (!row->order)
+			continue;
+		state = rfm_state_add(row->state, row->day, row->has_amount ? &row->amount : NULL,
+							  scan->mcxt);
+		if (state == row->state)
+			continue;
+		/* the state grew and moved: later rows and the table must follow */
+		for (int j = i + 1; j < n; j++)
+			if (scan->batch[j].state == row->state)
+				scan->batch[j].state = state;
+		customers_lookup_hash(scan->customers, row->key, row->hash)->state = state;
+	}
+	scan->nbatch = 0;
+	MemoryContextReset(scan->batch_mcxt);
+}
+
+/*
+ * Add one row to the batch, copying what it needs of the row's values, and
+ * prefetch its bucket.  Rows without a customer are left out, as rows
+ * without an order time count only their customer.
+ */
+static void
+batch_add(FactsScan *scan, const Datum *values, const bool *nulls)
+{
+	BatchRow   *row = &scan->batch[scan->nbatch];
+	MemoryContext old;
+
+	if (nulls[0])
+		return;
+	old = MemoryContextSwitchTo(scan->batch_mcxt);
+	row->key = datumCopy(values[0], scan->key.byval, scan->key.len);
+	row->hash = key_hash(&scan->key, row->key);
+	row->order = scan->order_rows && !nulls[1];
+	row->has_amount = row->order && !nulls[2];
+	if (row->order)
+		row->day = order_day(scan, values[1]);
+	if (row->has_amount)
+	{
+		amount_read(values[2], &row->amount);
+		if (row->amount.value != NULL)
+			row->amount.value = DatumGetNumeric(datumCopy(NumericGetDatum(row->amount.value), false, -1));
+	}
+	MemoryContextSwitchTo(old);
+	prefetch(&scan->customers->data[row->hash & scan->customers->sizemask]);
+	if (++scan->nbatch == BATCH_ROWS)
+		batch_flush(scan);
+}
+
+static bool
+scan_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	FactsScan  *scan = (FactsScan *) self;
+	MemoryContext old = MemoryContextSwitchTo(scan->row_mcxt);
+
+	slot_getallattrs(slot);
+	batch_add(scan, slot->tts_values, slot->tts_isnull);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(scan->row_mcxt);
+	return true;
+}
+
+static void
+scan_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+scan_shutdown(DestReceiver *self)
+{
+}
+
+static void
+scan_destroy(DestReceiver *self)
+{
+}
+
+/* Run a read-only query with one parameter (or none) into the scan. */
+static void
+scan_query(FactsScan *scan, const char *sql, Oid param_type, Datum param)
+{
+	int			nparams = OidIsValid(param_type) ? 1 : 0;
+#if PG_VERSION_NUM >= 140000
+	SPIExecuteOptions options;
+
+	memset(&options, 0, sizeof(options));
+	if (nparams > 0)
+	{
+		options.params = makeParamList(1);
+		options.params->params[0].value = param;
+		options.params->params[0].isnull = false;
+		options.params->params[0].pflags = PARAM_FLAG_CONST;
+		options.params->params[0].ptype = param_type;
+	}
+	options.read_only = true;
+	options.dest = &scan->pub;
+	/* the rows go to the scan: SPI reports no result of its own */
+	if (SPI_execute_extended(sql, &options) < 0)
+		elog(ERROR, "could not read the rows of \"%s\"", sql);
+#else
+	/* No DestReceiver for SPI before PostgreSQL 14: fetch through a cursor. */
+	Portal		portal = SPI_cursor_open_with_args(NULL, sql, nparams, &param_type, &param,
+												   NULL, true, 0);
+
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			Datum		values[3];
+			bool		nulls[3];
+			MemoryContext old = MemoryContextSwitchTo(scan->row_mcxt);
+
+			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
+			batch_add(scan, values, nulls);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(scan->row_mcxt);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+#endif
+}
+
+/* The relation's name, schema-qualified and quoted; errors if it is gone. */
+static char *
+relation_sql_name(Oid relid)
+{
+	char	   *name = get_rel_name(relid);
+
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), name);
+}
+
+/*
+ * The type of a relation's column, and its collation if asked; errors if
+ * there is no such column.
+ */
+static Oid
+column_type(Oid relid, const char *column, Oid *collation)
+{
+	AttrNumber	attnum = get_attnum(relid, column);
+	Oid			type,
+				coll;
+	int32		typmod;
+
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						column, get_rel_name(relid))));
+	get_atttypetypmodcoll(relid, attnum, &type, &typmod, &coll);
+	if (collation != NULL)
+		*collation = coll;
+	return type;
+}
+
+/* The hash and equality functions of the customer key type (key->type). */
+static void
+key_type_init(KeyType *key, Oid collation)
+{
+	Oid			type = key->type;
+	TypeCacheEntry *entry = lookup_type_cache(type, TYPECACHE_HASH_PROC_FINFO |
+											  TYPECACHE_EQ_OPR_FINFO);
+
+	if (!OidIsValid(entry->hash_proc_finfo.fn_oid) || !OidIsValid(entry->eq_opr_finfo.fn_oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("customer key type %s cannot be hashed", format_type_be(type)),
+				 errhint("Use a key column of a type with a default hash operator class, or a view that casts it to one.")));
+	key->hash = &entry->hash_proc_finfo;
+	key->equal = &entry->eq_opr_finfo;
+	key->collation = collation;
+	get_typlenbyval(type, &key->len, &key->byval);
+}
+
+/*
+ * The end of the as-of day, as a value of the order time's type: orders
+ * count when their time is before it.
+ */
+static Datum
+as_of_day_end(Oid time_type, const char *time_column, DateADT as_of, text *zone)
+{
+	Datum		next_day = DateADTGetDatum(as_of + 1);
+
+	switch (time_type)
+	{
+		case TIMESTAMPTZOID:
+			return DirectFunctionCall2(timestamp_zone, PointerGetDatum(zone),
+									   DirectFunctionCall1(date_timestamp, next_day));
+		case TIMESTAMPOID:
+			return DirectFunctionCall1(date_timestamp, next_day);
+		case DATEOID:
+			return next_day;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("order time column \"%s\" has type %s", time_column, format_type_be(time_type)),
+			 errhint("Use a timestamptz, timestamp or date column, or a view that casts to one.")));
+	return (Datum) 0;			/* keep compiler quiet */
+}
+
+/* The customers of the table, in one array in mcxt. */
+static Customer *
+collect_customers(customers_hash *table, MemoryContext mcxt, int64 *count)
+{
+	Customer   *customers = MemoryContextAllocExtended(mcxt, Max(table->members, 1) * sizeof(Customer),
+												   MCXT_ALLOC_HUGE);
+	customers_iterator it;
+	CustomerEntry *entry;
+	int64		n = 0;
+
+	customers_start_iterate(table, &it);
+	while ((entry = customers_iterate(table, &it)) != NULL)
+	{
+		customers[n].key = entry->key;
+		customers[n].state = entry->state;
+		n++;
+	}
+	*count = n;
+	return customers;
+}
+
+/*
+ * Read the order rows up to the end of the as-of day, and the keys of the
+ * customers relation if there is one, into the scan's table.
+ */
+static void
+scan_relations(const OrderSource *source, FactsScan *scan, Datum day_end)
+{
+	const char *customer = quote_identifier(source->customer_column);
+	const char *time = quote_identifier(source->time_column);
+	StringInfoData sql;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT x.%s, x.%s, x.%s::pg_catalog.numeric FROM %s x"
+					 " WHERE x.%s IS NOT NULL AND x.%s OPERATOR(pg_catalog.<) $1",
+					 customer, time, quote_identifier(source->amount_column),
+					 relation_sql_name(source->orders), customer, time);
+	scan->order_rows = true;
+	scan_query(scan, sql.data, scan->time_type, day_end);
+	batch_flush(scan);
+	if (OidIsValid(source->customers))
+	{
+		const char *key = quote_identifier(source->customers_key);
+
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "SELECT c.%s::%s FROM %s c WHERE c.%s IS NOT NULL",
+						 key, format_type_be_qualified(scan->key.type),
+						 relation_sql_name(source->customers), key);
+		scan->order_rows = false;
+		scan_query(scan, sql.data, InvalidOid, (Datum) 0);
+		batch_flush(scan);
+	}
+	SPI_finish();
+}
+
+/* The type of the orders' customer key. */
+Oid
+order_source_key_type(const OrderSource *source)
+{
+	return column_type(source->orders, source->customer_column, NULL);
+}
+
+/*
+ * Every customer of the orders up to the end of the as-of day (and every key
+ * of the customers relation, if given) with the rfm_agg state of its orders,
+ * in one array; keys, states and array live in mcxt.
+ */
+Customer *
+read_customers(const OrderSource *source, MemoryContext mcxt, int64 *count)
+{
+	FactsScan	scan;
+	Oid			key_collation;
+	Datum		day_end;
+	Customer   *customers;
+
+	memset(&scan, 0, sizeof(scan));
+	scan.pub.receiveSlot = scan_receive;
+	scan.pub.rStartup = scan_startup;
+	scan.pub.rShutdown = scan_shutdown;
+	scan.pub.rDestroy = scan_destroy;
+	scan.pub.mydest = DestNone;
+	scan.mcxt = mcxt;
+	scan.batch_mcxt = AllocSetContextCreate(mcxt, "lifecycle order batch", ALLOCSET_DEFAULT_SIZES);
+	scan.row_mcxt = AllocSetContextCreate(mcxt, "lifecycle order row", ALLOCSET_DEFAULT_SIZES);
+	scan.key.type = column_type(source->orders, source->customer_column, &key_collation);
+	scan.time_type = column_type(source->orders, source->time_column, NULL);
+	day_end = as_of_day_end(scan.time_type, source->time_column, source->as_of, source->time_zone);
+	if (scan.time_type == TIMESTAMPTZOID)
+		scan.zone = lookup_zone(source->time_zone);
+	key_type_init(&scan.key, key_collation);
+	scan.customers = customers_create(mcxt, 1024, &scan.key);
+
+	scan_relations(source, &scan, day_end);
+	customers = collect_customers(scan.customers, mcxt, count);
+	customers_destroy(scan.customers);
+	MemoryContextDelete(scan.batch_mcxt);
+	MemoryContextDelete(scan.row_mcxt);
+	return customers;
+}
