@@ -41,6 +41,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "args.h"
 #include "breaks.h"
 #include "customers.h"
 #include "models.h"
@@ -88,17 +89,6 @@ static const Oid fact_types[F_NATTS] = {
 	FLOAT8OID, NUMERICOID, InvalidOid, INT8OID, INT4OID, INT4OID, INT4OID, FLOAT8OID,
 	FLOAT8OID, FLOAT8OID, FLOAT8OID
 };
-
-/* An argument that must be given. */
-static Datum
-required_arg(FunctionCallInfo fcinfo, int argno, const char *name)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", name)));
-	return PG_GETARG_DATUM(argno);
-}
 
 /* Check the column definition list against what the rows will hold. */
 static void
@@ -393,7 +383,7 @@ Datum
 customer_facts(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	text	   *method = DatumGetTextPP(required_arg(fcinfo, 14, "score_method"));
+	text	   *method = DatumGetTextPP(required_arg(fcinfo, 14, "score_method", NULL));
 	OrderSource source;
 	FactsOutput out;
 	MemoryContext mcxt,
@@ -404,36 +394,36 @@ customer_facts(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 
 	memset(&source, 0, sizeof(source));
-	source.orders = DatumGetObjectId(required_arg(fcinfo, 0, "orders"));
-	source.customer_column = NameStr(*DatumGetName(required_arg(fcinfo, 1, "customer_column")));
-	source.time_column = NameStr(*DatumGetName(required_arg(fcinfo, 2, "time_column")));
-	source.amount_column = NameStr(*DatumGetName(required_arg(fcinfo, 3, "amount_column")));
+	source.orders = DatumGetObjectId(required_arg(fcinfo, 0, "orders", NULL));
+	source.customer_column = NameStr(*DatumGetName(required_arg(fcinfo, 1, "customer_column", NULL)));
+	source.time_column = NameStr(*DatumGetName(required_arg(fcinfo, 2, "time_column", NULL)));
+	source.amount_column = NameStr(*DatumGetName(required_arg(fcinfo, 3, "amount_column", NULL)));
 	if (!PG_ARGISNULL(4))
 	{
 		source.customers = PG_GETARG_OID(4);
-		source.customers_key = NameStr(*DatumGetName(required_arg(fcinfo, 5, "customers_key")));
+		source.customers_key = NameStr(*DatumGetName(required_arg(fcinfo, 5, "customers_key", NULL)));
 	}
-	source.time_zone = DatumGetTextPP(required_arg(fcinfo, 6, "time_zone"));
-	source.as_of = DatumGetDateADT(required_arg(fcinfo, 7, "as_of"));
+	source.time_zone = DatumGetTextPP(required_arg(fcinfo, 6, "time_zone", NULL));
+	source.as_of = DatumGetDateADT(required_arg(fcinfo, 7, "as_of", NULL));
 
 	memset(&out, 0, sizeof(out));
 	out.as_of = source.as_of;
 	rfm_check_as_of(out.as_of);
-	out.unit_days = rfm_time_unit_days(TextDatumGetCString(required_arg(fcinfo, 8, "btyd_unit")));
-	out.policy.active_days = DatumGetInt32(required_arg(fcinfo, 9, "active_days"));
-	out.policy.dormant_days = DatumGetInt32(required_arg(fcinfo, 10, "dormant_days"));
-	out.policy.churn_days = DatumGetInt32(required_arg(fcinfo, 11, "churn_days"));
+	out.unit_days = rfm_time_unit_days(TextDatumGetCString(required_arg(fcinfo, 8, "btyd_unit", NULL)));
+	out.policy.active_days = DatumGetInt32(required_arg(fcinfo, 9, "active_days", NULL));
+	out.policy.dormant_days = DatumGetInt32(required_arg(fcinfo, 10, "dormant_days", NULL));
+	out.policy.churn_days = DatumGetInt32(required_arg(fcinfo, 11, "churn_days", NULL));
 	out.policy.cadence = !PG_ARGISNULL(12);
 	out.policy.cadence_factor = out.policy.cadence ? PG_GETARG_FLOAT8(12) : 0;
-	out.policy.cadence_min_days = DatumGetInt32(required_arg(fcinfo, 13, "cadence_min_days"));
+	out.policy.cadence_min_days = DatumGetInt32(required_arg(fcinfo, 13, "cadence_min_days", NULL));
 	stage_policy_check(&out.policy);
 	out.method = breaks_method(VARDATA_ANY(method), VARSIZE_ANY_EXHDR(method));
-	out.by_orders = strcmp(TextDatumGetCString(required_arg(fcinfo, 15, "frequency_basis")), "orders") == 0;
-	out.models = DatumGetBool(required_arg(fcinfo, 16, "models"));
-	out.horizon = (double) DatumGetInt32(required_arg(fcinfo, 17, "prediction_days")) / out.unit_days;
-	out.clv_periods = DatumGetInt32(required_arg(fcinfo, 18, "clv_periods"));
-	out.clv_period_length = (double) DatumGetInt32(required_arg(fcinfo, 19, "clv_period_days")) / out.unit_days;
-	out.clv_discount_rate = DatumGetFloat8(required_arg(fcinfo, 20, "clv_discount_rate"));
+	out.by_orders = strcmp(TextDatumGetCString(required_arg(fcinfo, 15, "frequency_basis", NULL)), "orders") == 0;
+	out.models = DatumGetBool(required_arg(fcinfo, 16, "models", NULL));
+	out.horizon = (double) DatumGetInt32(required_arg(fcinfo, 17, "prediction_days", NULL)) / out.unit_days;
+	out.clv_periods = DatumGetInt32(required_arg(fcinfo, 18, "clv_periods", NULL));
+	out.clv_period_length = (double) DatumGetInt32(required_arg(fcinfo, 19, "clv_period_days", NULL)) / out.unit_days;
+	out.clv_discount_rate = DatumGetFloat8(required_arg(fcinfo, 20, "clv_discount_rate", NULL));
 	if (!(out.horizon > 0 && out.clv_periods > 0 && out.clv_period_length > 0 &&
 		  isfinite(out.clv_discount_rate) && out.clv_discount_rate >= 0))
 		ereport(ERROR,

@@ -14,22 +14,18 @@
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 
+#include "args.h"
 #include "stage.h"
 
 const char *const stage_labels[STAGE_COUNT] = {
 	"prospect", "new", "active", "at_risk", "dormant", "churned", "reactivated"
 };
 
-/* An integer argument that must be given. */
+/* An integer threshold argument that must be given. */
 static int32
 required_int(FunctionCallInfo fcinfo, int argno, const char *name)
 {
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", name),
-				 errhint("Leave the argument out to use its default.")));
-	return PG_GETARG_INT32(argno);
+	return DatumGetInt32(required_arg(fcinfo, argno, name, "Leave the argument out to use its default."));
 }
 
 /* An argument that breaks the policy's rules. */
