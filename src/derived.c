@@ -111,7 +111,6 @@ Datum
 rfm_mean_interval_days(PG_FUNCTION_ARGS)
 {
 	RfmDays		days;
-
 	Numeric		interval;
 
 	rfm_read_days(PG_GETARG_HEAPTUPLEHEADER(0), &days);

@@ -368,6 +368,56 @@ write_rows(const Customer *customers, int64 n, const FactsOutput *out, TupleDesc
 	return store;
 }
 
+/* Arguments 0-7: the orders and which of them count. */
+static void
+read_source(FunctionCallInfo fcinfo, OrderSource *source)
+{
+	memset(source, 0, sizeof(OrderSource));
+	source->orders = DatumGetObjectId(required_arg(fcinfo, 0, "orders", NULL));
+	source->customer_column = NameStr(*DatumGetName(required_arg(fcinfo, 1, "customer_column", NULL)));
+	source->time_column = NameStr(*DatumGetName(required_arg(fcinfo, 2, "time_column", NULL)));
+	source->amount_column = NameStr(*DatumGetName(required_arg(fcinfo, 3, "amount_column", NULL)));
+	if (!PG_ARGISNULL(4))
+	{
+		source->customers = PG_GETARG_OID(4);
+		source->customers_key = NameStr(*DatumGetName(required_arg(fcinfo, 5, "customers_key", NULL)));
+	}
+	source->time_zone = DatumGetTextPP(required_arg(fcinfo, 6, "time_zone", NULL));
+	source->as_of = DatumGetDateADT(required_arg(fcinfo, 7, "as_of", NULL));
+}
+
+/* Arguments 7-20: what the rows are computed with, checked. */
+static void
+read_settings(FunctionCallInfo fcinfo, FactsOutput *out)
+{
+	text	   *method = DatumGetTextPP(required_arg(fcinfo, 14, "score_method", NULL));
+
+	memset(out, 0, sizeof(FactsOutput));
+	out->as_of = DatumGetDateADT(required_arg(fcinfo, 7, "as_of", NULL));
+	rfm_check_as_of(out->as_of);
+	out->unit_days = rfm_time_unit_days(TextDatumGetCString(required_arg(fcinfo, 8, "btyd_unit", NULL)));
+	out->policy.active_days = DatumGetInt32(required_arg(fcinfo, 9, "active_days", NULL));
+	out->policy.dormant_days = DatumGetInt32(required_arg(fcinfo, 10, "dormant_days", NULL));
+	out->policy.churn_days = DatumGetInt32(required_arg(fcinfo, 11, "churn_days", NULL));
+	out->policy.cadence = !PG_ARGISNULL(12);
+	out->policy.cadence_factor = out->policy.cadence ? PG_GETARG_FLOAT8(12) : 0;
+	out->policy.cadence_min_days = DatumGetInt32(required_arg(fcinfo, 13, "cadence_min_days", NULL));
+	stage_policy_check(&out->policy);
+	out->method = breaks_method(VARDATA_ANY(method), VARSIZE_ANY_EXHDR(method));
+	out->by_orders = strcmp(TextDatumGetCString(required_arg(fcinfo, 15, "frequency_basis", NULL)), "orders") == 0;
+	out->models = DatumGetBool(required_arg(fcinfo, 16, "models", NULL));
+	out->horizon = (double) DatumGetInt32(required_arg(fcinfo, 17, "prediction_days", NULL)) / out->unit_days;
+	out->clv_periods = DatumGetInt32(required_arg(fcinfo, 18, "clv_periods", NULL));
+	out->clv_period_length = (double) DatumGetInt32(required_arg(fcinfo, 19, "clv_period_days", NULL)) / out->unit_days;
+	out->clv_discount_rate = DatumGetFloat8(required_arg(fcinfo, 20, "clv_discount_rate", NULL));
+	if (!(out->horizon > 0 && out->clv_periods > 0 && out->clv_period_length > 0 &&
+		  isfinite(out->clv_discount_rate) && out->clv_discount_rate >= 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("prediction settings must be positive"),
+				 errdetail("prediction_days, clv_periods and clv_period_days must be positive, clv_discount_rate a non-negative finite number.")));
+}
+
 PG_FUNCTION_INFO_V1(customer_facts);
 /*
  * lifecycle._customer_facts(orders, customer_column, time_column,
@@ -383,7 +433,6 @@ Datum
 customer_facts(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	text	   *method = DatumGetTextPP(required_arg(fcinfo, 14, "score_method", NULL));
 	OrderSource source;
 	FactsOutput out;
 	MemoryContext mcxt,
@@ -393,44 +442,8 @@ customer_facts(PG_FUNCTION_ARGS)
 	int64		ncustomers;
 	TupleDesc	desc;
 
-	memset(&source, 0, sizeof(source));
-	source.orders = DatumGetObjectId(required_arg(fcinfo, 0, "orders", NULL));
-	source.customer_column = NameStr(*DatumGetName(required_arg(fcinfo, 1, "customer_column", NULL)));
-	source.time_column = NameStr(*DatumGetName(required_arg(fcinfo, 2, "time_column", NULL)));
-	source.amount_column = NameStr(*DatumGetName(required_arg(fcinfo, 3, "amount_column", NULL)));
-	if (!PG_ARGISNULL(4))
-	{
-		source.customers = PG_GETARG_OID(4);
-		source.customers_key = NameStr(*DatumGetName(required_arg(fcinfo, 5, "customers_key", NULL)));
-	}
-	source.time_zone = DatumGetTextPP(required_arg(fcinfo, 6, "time_zone", NULL));
-	source.as_of = DatumGetDateADT(required_arg(fcinfo, 7, "as_of", NULL));
-
-	memset(&out, 0, sizeof(out));
-	out.as_of = source.as_of;
-	rfm_check_as_of(out.as_of);
-	out.unit_days = rfm_time_unit_days(TextDatumGetCString(required_arg(fcinfo, 8, "btyd_unit", NULL)));
-	out.policy.active_days = DatumGetInt32(required_arg(fcinfo, 9, "active_days", NULL));
-	out.policy.dormant_days = DatumGetInt32(required_arg(fcinfo, 10, "dormant_days", NULL));
-	out.policy.churn_days = DatumGetInt32(required_arg(fcinfo, 11, "churn_days", NULL));
-	out.policy.cadence = !PG_ARGISNULL(12);
-	out.policy.cadence_factor = out.policy.cadence ? PG_GETARG_FLOAT8(12) : 0;
-	out.policy.cadence_min_days = DatumGetInt32(required_arg(fcinfo, 13, "cadence_min_days", NULL));
-	stage_policy_check(&out.policy);
-	out.method = breaks_method(VARDATA_ANY(method), VARSIZE_ANY_EXHDR(method));
-	out.by_orders = strcmp(TextDatumGetCString(required_arg(fcinfo, 15, "frequency_basis", NULL)), "orders") == 0;
-	out.models = DatumGetBool(required_arg(fcinfo, 16, "models", NULL));
-	out.horizon = (double) DatumGetInt32(required_arg(fcinfo, 17, "prediction_days", NULL)) / out.unit_days;
-	out.clv_periods = DatumGetInt32(required_arg(fcinfo, 18, "clv_periods", NULL));
-	out.clv_period_length = (double) DatumGetInt32(required_arg(fcinfo, 19, "clv_period_days", NULL)) / out.unit_days;
-	out.clv_discount_rate = DatumGetFloat8(required_arg(fcinfo, 20, "clv_discount_rate", NULL));
-	if (!(out.horizon > 0 && out.clv_periods > 0 && out.clv_period_length > 0 &&
-		  isfinite(out.clv_discount_rate) && out.clv_discount_rate >= 0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("prediction settings must be positive"),
-				 errdetail("prediction_days, clv_periods and clv_period_days must be positive, clv_discount_rate a non-negative finite number.")));
-
+	read_source(fcinfo, &source);
+	read_settings(fcinfo, &out);
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
 		!(rsinfo->allowedModes & SFRM_Materialize) || rsinfo->expectedDesc == NULL)
 		ereport(ERROR,
