@@ -110,7 +110,7 @@ typedef struct FactsScan
 	bool		order_rows;		/* rows are orders, not just customers */
 	MemoryContext mcxt;			/* keys and states */
 	MemoryContext batch_mcxt;	/* what the batch's rows point to */
-	MemoryContext row_mcxt;		/* reset after each row or output row */
+	MemoryContext row_mcxt;		/* reset after each row */
 	int			nbatch;
 	BatchRow	batch[BATCH_ROWS];
 } FactsScan;
@@ -211,16 +211,22 @@ batch_add(FactsScan *scan, const Datum *values, const bool *nulls)
 		batch_flush(scan);
 }
 
+/* Add a received row to the batch, its temporary allocations freed after it. */
+static void
+scan_row(FactsScan *scan, const Datum *values, const bool *nulls)
+{
+	MemoryContext old = MemoryContextSwitchTo(scan->row_mcxt);
+
+	batch_add(scan, values, nulls);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(scan->row_mcxt);
+}
+
 static bool
 scan_receive(TupleTableSlot *slot, DestReceiver *self)
 {
-	FactsScan  *scan = (FactsScan *) self;
-	MemoryContext old = MemoryContextSwitchTo(scan->row_mcxt);
-
 	slot_getallattrs(slot);
-	batch_add(scan, slot->tts_values, slot->tts_isnull);
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(scan->row_mcxt);
+	scan_row((FactsScan *) self, slot->tts_values, slot->tts_isnull);
 	return true;
 }
 
@@ -275,12 +281,9 @@ scan_query(FactsScan *scan, const char *sql, Oid param_type, Datum param)
 		{
 			Datum		values[3];
 			bool		nulls[3];
-			MemoryContext old = MemoryContextSwitchTo(scan->row_mcxt);
 
 			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
-			batch_add(scan, values, nulls);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(scan->row_mcxt);
+			scan_row(scan, values, nulls);
 		}
 		SPI_freetuptable(SPI_tuptable);
 	}

@@ -188,15 +188,10 @@ score_breaks(const Customer *customers, int64 n, FactsOutput *out, MemoryContext
 	}
 }
 
-/* A customer's BTYD columns as doubles: x, t_x, T and the mean repeat spend. */
+/* A customer's BTYD columns (rfm_btyd_values) as doubles: x, t_x, T, mean repeat spend. */
 static void
-customer_btyd(const RfmFacts *facts, const FactsOutput *out, double *btyd)
+btyd_doubles(const Datum *values, const bool *nulls, double *btyd)
 {
-	Datum		values[4];
-	bool		nulls[4];
-
-	rfm_btyd_values(&facts->days, facts->gross, facts->first_day_spend, out->as_of, out->unit_days,
-					values, nulls);
 	btyd[0] = DatumGetInt32(values[0]);
 	btyd[1] = DatumGetFloat8(values[1]);
 	btyd[2] = DatumGetFloat8(values[2]);
@@ -221,13 +216,17 @@ fit_models(const Customer *customers, int64 n, FactsOutput *out, MemoryContext r
 	{
 		MemoryContext old = MemoryContextSwitchTo(row_mcxt);
 		RfmFacts	facts;
+		Datum		values[4];
+		bool		nulls[4];
 		double		btyd[4];
 
 		prefetch_ahead(customers, n, i);
 		if (customers[i].state != NULL && rfm_state_facts(customers[i].state, &facts) &&
 			facts.days.purchase_days > 0)
 		{
-			customer_btyd(&facts, out, btyd);
+			rfm_btyd_values(&facts.days, facts.gross, facts.first_day_spend, out->as_of,
+							out->unit_days, values, nulls);
+			btyd_doubles(values, nulls, btyd);
 			purchase_rows[npurchase++] = (ModelRow) {btyd[0], btyd[1], btyd[2], 1.0};
 			if (spend_is_informative(btyd[0], btyd[3]))
 				spend_rows[nspend++] = (ModelRow) {btyd[0], btyd[3], 0.0, 1.0};
@@ -249,14 +248,17 @@ fit_models(const Customer *customers, int64 n, FactsOutput *out, MemoryContext r
 	pfree(spend_rows);
 }
 
-/* A customer's model columns, where the models give them. */
+/*
+ * A customer's model columns, where the models give them, from the BTYD
+ * columns already in the row.
+ */
 static void
-predict(const RfmFacts *facts, const FactsOutput *out, Datum *values, bool *nulls)
+predict(const FactsOutput *out, Datum *values, bool *nulls)
 {
 	double		btyd[4];
 	bool		spend_known;
 
-	customer_btyd(facts, out, btyd);
+	btyd_doubles(&values[F_BTYD_FREQUENCY], &nulls[F_BTYD_FREQUENCY], btyd);
 	spend_known = btyd[0] == 0 || spend_is_informative(btyd[0], btyd[3]);
 	if (out->purchases_usable)
 	{
@@ -340,7 +342,7 @@ fact_row(const Customer *customer, const FactsOutput *out, Datum *values, bool *
 			values[F_R_SCORE + i] = Int32GetDatum(score_of(out->method, i, out->breaks[i], metrics[i]));
 	}
 	if (out->models)
-		predict(&facts, out, values, nulls);
+		predict(out, values, nulls);
 }
 
 /* The result rows, one per customer, in a tuplestore. */
