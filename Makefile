@@ -1,14 +1,17 @@
 # lifecycle: PGXS build.  `make`, `make install`, `make installcheck`.
 EXTENSION = lifecycle
-EXTVERSION = 1.0
+EXTVERSION = 1.1
 
 MODULE_big = lifecycle
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
-# The install script is assembled from install/NN_*.sql, one file per feature.
+# The install script of the current version is assembled from
+# install/NN_*.sql, one file per feature.  Released install scripts are kept
+# byte for byte in install/released/, upgrade scripts in install/upgrades/.
 INSTALL_PARTS = $(sort $(wildcard install/[0-9]*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard install/upgrades/$(EXTENSION)--*--*.sql)
+DATA = $(wildcard install/released/$(EXTENSION)--*.sql) \
+	$(wildcard install/upgrades/$(EXTENSION)--*--*.sql)
 
 TESTS = $(sort $(wildcard sql/*.sql))
 REGRESS = $(patsubst sql/%.sql,%,$(TESTS))
