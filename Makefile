@@ -8,10 +8,12 @@ OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 # The install script of the current version is assembled from
 # install/NN_*.sql, one file per feature.  Released install scripts are kept
 # byte for byte in install/released/, upgrade scripts in install/upgrades/.
+# The upgrade script to it, from install/upgrades/<from>--<to>/NN_*.sql, one
+# file per change.
 INSTALL_PARTS = $(sort $(wildcard install/[0-9]*.sql))
-DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard install/released/$(EXTENSION)--*.sql) \
-	$(wildcard install/upgrades/$(EXTENSION)--*--*.sql)
+UPGRADE_PARTS = $(sort $(wildcard install/upgrades/1.0--$(EXTVERSION)/[0-9]*.sql))
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--1.0--$(EXTVERSION).sql
+DATA = $(wildcard install/released/$(EXTENSION)--*.sql)
 
 TESTS = $(sort $(wildcard sql/*.sql))
 REGRESS = $(patsubst sql/%.sql,%,$(TESTS))
@@ -26,4 +28,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS)
+	cat $^ > $@
+
+$(EXTENSION)--1.0--$(EXTVERSION).sql: $(UPGRADE_PARTS)
 	cat $^ > $@

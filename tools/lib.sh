@@ -3,8 +3,8 @@
 # Source it; it defines functions and sets PG_CONFIG, PGHOST, PGPORT, PGUSER.
 
 PG_MAJOR=${PG_MAJOR:-15}
-PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
-PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
+PG_BIN=$(dirname "$PG_CONFIG")
 export PG_CONFIG
 
 # Install the Debian packages the build, the tests and the demo use.
