@@ -138,7 +138,7 @@ SELECT throws_ok($$SELECT * FROM pg_temp.scored('deciles', 'orders')$$, '22023',
 -- times, integer keys) up to 1997-09-30, in weeks, 13 weeks ahead, 4 periods
 -- of 13 weeks at 2 %.
 CREATE TEMP TABLE cdnow_lines (line text);
-\copy cdnow_lines FROM '../shared/datasets/cdnow/CDNOW_sample.txt'
+\copy cdnow_lines FROM 'test/fixtures/CDNOW_sample.txt'
 CREATE TABLE cdnow AS
 SELECT f[2]::integer AS customer, to_date(f[3], 'YYYYMMDD') AS t, f[5]::numeric AS amount
   FROM (SELECT regexp_split_to_array(btrim(line), '\s+') AS f FROM cdnow_lines) l;
