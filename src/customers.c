@@ -358,8 +358,7 @@ as_of_day_end(Oid time_type, const char *time_column, DateADT as_of, text *zone)
 	switch (time_type)
 	{
 		case TIMESTAMPTZOID:
-			return DirectFunctionCall2(timestamp_zone, PointerGetDatum(zone),
-									   DirectFunctionCall1(date_timestamp, next_day));
+			return TimestampTzGetDatum(day_start(as_of + 1, lookup_zone(zone)));
 		case TIMESTAMPOID:
 			return DirectFunctionCall1(date_timestamp, next_day);
 		case DATEOID:
