@@ -123,7 +123,7 @@ SELECT lifecycle.drop_segment_view('"Segments ""A"""');
 SELECT count(*) AS relations FROM pg_class WHERE relname LIKE 'Segments "A"%';
 SELECT (SELECT count(*) FROM lifecycle.segment_views) AS settings,
        (SELECT count(*) FROM lifecycle.refresh_runs) AS runs,
-       (SELECT count(*) FROM lifecycle.stage_snapshots) AS snapshots;
+       (SELECT count(*) FROM lifecycle.transition_history) AS transitions;
 
 REVOKE USAGE ON SCHEMA "Shop; Data" FROM lifecycle_outsider;
 DROP ROLE lifecycle_outsider;

@@ -46,6 +46,7 @@
 #include "customers.h"
 #include "models.h"
 #include "numeric_double.h"
+#include "settings.h"
 #include "stage.h"
 #include "summary.h"
 
@@ -370,72 +371,72 @@ write_rows(const Customer *customers, int64 n, const FactsOutput *out, TupleDesc
 	return store;
 }
 
-/* Arguments 0-7: the orders and which of them count. */
-static void
-read_source(FunctionCallInfo fcinfo, OrderSource *source)
-{
-	memset(source, 0, sizeof(OrderSource));
-	source->orders = DatumGetObjectId(required_arg(fcinfo, 0, "orders", NULL));
-	source->customer_column = NameStr(*DatumGetName(required_arg(fcinfo, 1, "customer_column", NULL)));
-	source->time_column = NameStr(*DatumGetName(required_arg(fcinfo, 2, "time_column", NULL)));
-	source->amount_column = NameStr(*DatumGetName(required_arg(fcinfo, 3, "amount_column", NULL)));
-	if (!PG_ARGISNULL(4))
-	{
-		source->customers = PG_GETARG_OID(4);
-		source->customers_key = NameStr(*DatumGetName(required_arg(fcinfo, 5, "customers_key", NULL)));
-	}
-	source->time_zone = DatumGetTextPP(required_arg(fcinfo, 6, "time_zone", NULL));
-	source->as_of = DatumGetDateADT(required_arg(fcinfo, 7, "as_of", NULL));
-}
-
-/* Arguments 7-20: what the rows are computed with, checked. */
-static void
-read_settings(FunctionCallInfo fcinfo, FactsOutput *out)
-{
-	text	   *method = DatumGetTextPP(required_arg(fcinfo, 14, "score_method", NULL));
-
-	memset(out, 0, sizeof(FactsOutput));
-	out->as_of = DatumGetDateADT(required_arg(fcinfo, 7, "as_of", NULL));
-	rfm_check_as_of(out->as_of);
-	out->unit_days = rfm_time_unit_days(TextDatumGetCString(required_arg(fcinfo, 8, "btyd_unit", NULL)));
-	out->policy.active_days = DatumGetInt32(required_arg(fcinfo, 9, "active_days", NULL));
-	out->policy.dormant_days = DatumGetInt32(required_arg(fcinfo, 10, "dormant_days", NULL));
-	out->policy.churn_days = DatumGetInt32(required_arg(fcinfo, 11, "churn_days", NULL));
-	out->policy.cadence = !PG_ARGISNULL(12);
-	out->policy.cadence_factor = out->policy.cadence ? PG_GETARG_FLOAT8(12) : 0;
-	out->policy.cadence_min_days = DatumGetInt32(required_arg(fcinfo, 13, "cadence_min_days", NULL));
-	stage_policy_check(&out->policy);
-	out->method = breaks_method(VARDATA_ANY(method), VARSIZE_ANY_EXHDR(method));
-	out->by_orders = strcmp(TextDatumGetCString(required_arg(fcinfo, 15, "frequency_basis", NULL)), "orders") == 0;
-	out->models = DatumGetBool(required_arg(fcinfo, 16, "models", NULL));
-	out->horizon = (double) DatumGetInt32(required_arg(fcinfo, 17, "prediction_days", NULL)) / out->unit_days;
-	out->clv_periods = DatumGetInt32(required_arg(fcinfo, 18, "clv_periods", NULL));
-	out->clv_period_length = (double) DatumGetInt32(required_arg(fcinfo, 19, "clv_period_days", NULL)) / out->unit_days;
-	out->clv_discount_rate = DatumGetFloat8(required_arg(fcinfo, 20, "clv_discount_rate", NULL));
-	if (!(out->horizon > 0 && out->clv_periods > 0 && out->clv_period_length > 0 &&
-		  isfinite(out->clv_discount_rate) && out->clv_discount_rate >= 0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("prediction settings must be positive"),
-				 errdetail("prediction_days, clv_periods and clv_period_days must be positive, clv_discount_rate a non-negative finite number.")));
-}
-
-PG_FUNCTION_INFO_V1(customer_facts);
 /*
- * lifecycle._customer_facts(orders, customer_column, time_column,
+ * The settings of a segment view made under version 1.0, whose query passes
+ * them as 21 arguments: orders, customer_column, time_column,
  * amount_column, customers, customers_key, time_zone, as_of, btyd_unit,
  * active_days, dormant_days, churn_days, cadence_factor, cadence_min_days,
  * score_method, frequency_basis, models, prediction_days, clv_periods,
- * clv_period_days, clv_discount_rate): one row per customer of the orders up to
- * the end of the as-of day (and per key of the customers relation, if
- * given), as the header describes.  Only cadence_factor (no cadence rule)
- * and the customers relation may be NULL.
+ * clv_period_days, clv_discount_rate.  Only cadence_factor (no cadence
+ * rule) and the customers relation may be NULL.
  */
-Datum
-customer_facts(PG_FUNCTION_ARGS)
+static void
+settings_from_args(FunctionCallInfo fcinfo, ViewSettings *settings)
+{
+	memset(settings, 0, sizeof(ViewSettings));
+	settings->source.orders = DatumGetObjectId(required_arg(fcinfo, 0, "orders", NULL));
+	settings->source.customer_column = NameStr(*DatumGetName(required_arg(fcinfo, 1, "customer_column", NULL)));
+	settings->source.time_column = NameStr(*DatumGetName(required_arg(fcinfo, 2, "time_column", NULL)));
+	settings->source.amount_column = NameStr(*DatumGetName(required_arg(fcinfo, 3, "amount_column", NULL)));
+	if (!PG_ARGISNULL(4))
+	{
+		settings->source.customers = PG_GETARG_OID(4);
+		settings->source.customers_key = NameStr(*DatumGetName(required_arg(fcinfo, 5, "customers_key", NULL)));
+	}
+	settings->source.time_zone = DatumGetTextPP(required_arg(fcinfo, 6, "time_zone", NULL));
+	settings->source.as_of = DatumGetDateADT(required_arg(fcinfo, 7, "as_of", NULL));
+	settings->btyd_unit = TextDatumGetCString(required_arg(fcinfo, 8, "btyd_unit", NULL));
+	settings->policy.active_days = DatumGetInt32(required_arg(fcinfo, 9, "active_days", NULL));
+	settings->policy.dormant_days = DatumGetInt32(required_arg(fcinfo, 10, "dormant_days", NULL));
+	settings->policy.churn_days = DatumGetInt32(required_arg(fcinfo, 11, "churn_days", NULL));
+	settings->policy.cadence = !PG_ARGISNULL(12);
+	settings->policy.cadence_factor = settings->policy.cadence ? PG_GETARG_FLOAT8(12) : 0;
+	settings->policy.cadence_min_days = DatumGetInt32(required_arg(fcinfo, 13, "cadence_min_days", NULL));
+	settings->score_method = TextDatumGetCString(required_arg(fcinfo, 14, "score_method", NULL));
+	settings->frequency_basis = TextDatumGetCString(required_arg(fcinfo, 15, "frequency_basis", NULL));
+	settings->models = DatumGetBool(required_arg(fcinfo, 16, "models", NULL));
+	settings->prediction_days = DatumGetInt32(required_arg(fcinfo, 17, "prediction_days", NULL));
+	settings->clv_periods = DatumGetInt32(required_arg(fcinfo, 18, "clv_periods", NULL));
+	settings->clv_period_days = DatumGetInt32(required_arg(fcinfo, 19, "clv_period_days", NULL));
+	settings->clv_discount_rate = DatumGetFloat8(required_arg(fcinfo, 20, "clv_discount_rate", NULL));
+}
+
+/* What every row is computed with, from checked settings. */
+static void
+facts_output_init(const ViewSettings *settings, FactsOutput *out)
+{
+	memset(out, 0, sizeof(FactsOutput));
+	out->as_of = settings->source.as_of;
+	rfm_check_as_of(out->as_of);
+	out->unit_days = rfm_time_unit_days(settings->btyd_unit);
+	out->policy = settings->policy;
+	out->method = breaks_method(settings->score_method, strlen(settings->score_method));
+	out->by_orders = strcmp(settings->frequency_basis, "orders") == 0;
+	out->models = settings->models;
+	out->horizon = (double) settings->prediction_days / out->unit_days;
+	out->clv_periods = settings->clv_periods;
+	out->clv_period_length = (double) settings->clv_period_days / out->unit_days;
+	out->clv_discount_rate = settings->clv_discount_rate;
+}
+
+/*
+ * The rows of checked settings into the set-returning call's tuplestore, as
+ * the header describes.
+ */
+static Datum
+facts_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	OrderSource source;
 	FactsOutput out;
 	MemoryContext mcxt,
 				row_mcxt,
@@ -444,18 +445,18 @@ customer_facts(PG_FUNCTION_ARGS)
 	int64		ncustomers;
 	TupleDesc	desc;
 
-	read_source(fcinfo, &source);
-	read_settings(fcinfo, &out);
+	settings_check(settings);
+	facts_output_init(settings, &out);
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
 		!(rsinfo->allowedModes & SFRM_Materialize) || rsinfo->expectedDesc == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("lifecycle._customer_facts must be called in FROM with a column definition list")));
-	check_result_desc(rsinfo->expectedDesc, order_source_key_type(&source));
+	check_result_desc(rsinfo->expectedDesc, order_source_key_type(&settings->source));
 
 	mcxt = AllocSetContextCreate(CurrentMemoryContext, "lifecycle customer facts", ALLOCSET_DEFAULT_SIZES);
 	row_mcxt = AllocSetContextCreate(mcxt, "lifecycle customer facts row", ALLOCSET_DEFAULT_SIZES);
-	customers = read_customers(&source, mcxt, &ncustomers);
+	customers = read_customers(&settings->source, mcxt, &ncustomers);
 	score_breaks(customers, ncustomers, &out, row_mcxt);
 	if (out.models)
 		fit_models(customers, ncustomers, &out, row_mcxt);
@@ -469,4 +470,42 @@ customer_facts(PG_FUNCTION_ARGS)
 	rsinfo->returnMode = SFRM_Materialize;
 	MemoryContextDelete(mcxt);
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(view_facts);
+/*
+ * lifecycle._customer_facts(settings lifecycle.segment_views, as_of date):
+ * one row per customer of the orders up to the end of the as-of day (and
+ * per key of the customers relation, if given), computed with the view's
+ * settings row, read by column name and checked as when it was written.
+ */
+Datum
+view_facts(PG_FUNCTION_ARGS)
+{
+	ViewSettings settings;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("segment view settings not found"),
+				 errdetail("lifecycle.segment_views has no row for this view that the current role may read."),
+				 errhint("Only the view's owner (or a member of its role) refreshes it.")));
+	settings_from_row(PG_GETARG_HEAPTUPLEHEADER(0), &settings);
+	settings.source.as_of = DatumGetDateADT(required_arg(fcinfo, 1, "as_of", NULL));
+	return facts_rows(fcinfo, &settings);
+}
+
+PG_FUNCTION_INFO_V1(customer_facts);
+/*
+ * lifecycle._customer_facts with the 21 arguments of settings_from_args:
+ * the entry point of segment views made under version 1.0 (their query
+ * calls it); the same rows as view_facts.
+ */
+Datum
+customer_facts(PG_FUNCTION_ARGS)
+{
+	ViewSettings settings;
+
+	settings_from_args(fcinfo, &settings);
+	return facts_rows(fcinfo, &settings);
 }
