@@ -236,7 +236,13 @@ COMMENT ON FUNCTION lifecycle._owns_view(text) IS
 CREATE FUNCTION lifecycle._reads_view(view_name text) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
-  SELECT coalesce(pg_catalog.has_table_privilege(pg_catalog.to_regclass(_reads_view.view_name), 'SELECT'), false);
+  -- by catalog lookup: to_regclass would fail without USAGE on the schema
+  SELECT EXISTS (SELECT FROM pg_catalog.pg_class c
+                   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace,
+                        pg_catalog.parse_ident(_reads_view.view_name) p
+                  WHERE n.nspname OPERATOR(pg_catalog.=) p[1] AND c.relname OPERATOR(pg_catalog.=) p[2]
+                    AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')
+                    AND pg_catalog.has_table_privilege(c.oid, 'SELECT'));
 END;
 COMMENT ON FUNCTION lifecycle._reads_view(text) IS
   'Internal: whether the current role may read a segment view, and so its successful runs and their counts (row security)';
@@ -803,14 +809,27 @@ COMMENT ON FUNCTION lifecycle.drop_segment_view(regclass) IS
 
 -- Nothing left behind: whenever a segment view is dropped (by
 -- drop_segment_view, DROP MATERIALIZED VIEW, DROP TABLE orders CASCADE, DROP
--- SCHEMA, DROP OWNED), its settings go, and with them its history.  The
--- companion views depend on the view and go with it.
+-- SCHEMA, DROP OWNED), its settings go, and with them its history, and the
+-- companion views that did not go with it (the monthly one reads the orders,
+-- not the view).  A role that dropped another's view through its orders sees
+-- no settings row: create_segment_view removes such a row when its owner
+-- makes the view again.
 CREATE FUNCTION lifecycle._segment_view_dropped() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  dropped text;
+  companion text;
 BEGIN
-  DELETE FROM lifecycle.segment_views v
-   USING pg_event_trigger_dropped_objects() d
-   WHERE d.object_type = 'materialized view' AND v.view_name = d.object_identity;
+  FOR dropped IN
+    DELETE FROM lifecycle.segment_views v
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.object_type = 'materialized view' AND v.view_name = d.object_identity
+    RETURNING v.view_name
+  LOOP
+    FOREACH companion IN ARRAY lifecycle._companion_names(dropped) LOOP
+      EXECUTE format('DROP VIEW IF EXISTS %s', companion);
+    END LOOP;
+  END LOOP;
 END $$;
 COMMENT ON FUNCTION lifecycle._segment_view_dropped() IS
   'Event trigger: remove the settings and history of dropped segment views';

@@ -83,12 +83,13 @@ breaks_method_name(BreaksMethod method)
 
 /*
  * A frequency or monetary value as the double that scoring compares: the
- * same double as numeric::float8, so the breaks equal percentile_cont's.
+ * same double as numeric::float8, so the breaks equal percentile_cont's;
+ * a value beyond double's range (1e400) counts as the largest double.
  */
 double
 metric_value(Numeric value, const char *metric)
 {
-	double		result = numeric_to_double(value);
+	double		result = numeric_to_double_clamped(value);
 
 	if (isnan(result) || isinf(result))
 		ereport(ERROR,

@@ -196,7 +196,7 @@ btyd_doubles(const Datum *values, const bool *nulls, double *btyd)
 	btyd[0] = DatumGetInt32(values[0]);
 	btyd[1] = DatumGetFloat8(values[1]);
 	btyd[2] = DatumGetFloat8(values[2]);
-	btyd[3] = nulls[3] ? 0.0 : numeric_to_double(DatumGetNumeric(values[3]));
+	btyd[3] = nulls[3] ? 0.0 : numeric_to_double_clamped(DatumGetNumeric(values[3]));
 }
 
 /*
