@@ -30,7 +30,7 @@ RESET search_path;
 SELECT view_name, owner, rule_set FROM lifecycle.segment_views;
 UPDATE lifecycle.segment_views SET as_of = '2025-07-01' WHERE view_name = 'alice.segs';
 CALL lifecycle.refresh_segment_view('alice.segs');
-SELECT run_id, outcome, as_of, customers FROM lifecycle.refresh_runs ORDER BY run_id;
+SELECT row_number() OVER (ORDER BY run_id) AS run, outcome, as_of, customers FROM lifecycle.refresh_runs ORDER BY run_id;
 SELECT segment, count(*) FROM alice.segs GROUP BY segment ORDER BY segment;
 SELECT sum(customers) AS moved FROM alice.segs_transitions;
 -- A setting out of bounds is refused where it is written.
@@ -84,7 +84,7 @@ SELECT count(*) FROM alice.segs;
 -- Alice's view is untouched.
 SET ROLE lifecycle_alice;
 SELECT view_name, as_of, rule_set FROM lifecycle.segment_views;
-SELECT run_id, outcome FROM lifecycle.refresh_runs ORDER BY run_id;
+SELECT row_number() OVER (ORDER BY run_id) AS run, outcome FROM lifecycle.refresh_runs ORDER BY run_id;
 SELECT rule_set, segment FROM lifecycle.segment_rules WHERE NOT shipped ORDER BY position;
 
 -- Alice lets Bob read her view: he then reads its successful runs and their
@@ -97,10 +97,10 @@ SET ROLE lifecycle_alice;
 \set VERBOSITY terse
 CALL lifecycle.refresh_segment_view('alice.segs');
 \set VERBOSITY default
-SELECT run_id, outcome, message FROM lifecycle.refresh_runs ORDER BY run_id;
+SELECT row_number() OVER (ORDER BY run_id) AS run, outcome, message FROM lifecycle.refresh_runs ORDER BY run_id;
 SET ROLE lifecycle_bob;
 SELECT count(*) AS rows_bob_reads FROM alice.segs;
-SELECT run_id, outcome, message FROM lifecycle.refresh_runs ORDER BY run_id;
+SELECT row_number() OVER (ORDER BY run_id) AS run, outcome, message FROM lifecycle.refresh_runs ORDER BY run_id;
 SELECT count(*) > 0 AS reads_stage_history FROM lifecycle.stage_history;
 SELECT count(*) AS settings FROM lifecycle.segment_views;
 -- Reading is all: refresh, drop and the history stay the owner's.
