@@ -206,7 +206,7 @@ SELECT throws_ok($$SELECT lifecycle.expected_purchases(lifecycle.bgnbd_model(0.2
 SELECT throws_ok($$SELECT lifecycle.expected_spend(lifecycle.gammagamma_model(6, 0.9, 15), 0, 0)$$,
                  '22023', 'expected spend is infinite under this model', 'q below 1');
 SELECT throws_ok($$SELECT lifecycle.clv(lifecycle.bgnbd_model(1, 1, 1, 1), lifecycle.gammagamma_model(6, 4, 15), 1, 1, 5, 10, -1, 1, 0)$$,
-                 '22023', 'number of periods must not be negative', 'negative periods');
+                 '22023', 'number of periods must be between 0 and 1200', 'negative periods');
 SELECT throws_ok($$SELECT lifecycle.clv(lifecycle.bgnbd_model(1, 1, 1, 1), lifecycle.gammagamma_model(6, 4, 15), 1, 1, 5, 10, 12, 0, 0)$$,
                  '22023', 'period length must be a positive finite number', 'zero period length');
 SELECT throws_ok($$SELECT lifecycle.clv(lifecycle.bgnbd_model(1, 1, 1, 1), lifecycle.gammagamma_model(6, 4, 15), 1, 1, 5, 10, 12, 1, -0.1)$$,
