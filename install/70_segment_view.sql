@@ -153,6 +153,14 @@ COMMENT ON COLUMN lifecycle.model_history.run_id IS 'The refresh (lifecycle.refr
 COMMENT ON COLUMN lifecycle.model_history.purchases IS 'BG/NBD fit over the view''s buyers';
 COMMENT ON COLUMN lifecycle.model_history.spend IS 'Gamma-Gamma fit over the view''s repeat buyers';
 
+-- The columns of lifecycle._customer_facts (src/facts.c, where they are
+-- defined once): its column definition list and the view's column comments.
+CREATE FUNCTION lifecycle._facts_columns() RETURNS TABLE (name text, type text, comment text)
+  LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 27
+  AS 'MODULE_PATHNAME', 'facts_columns';
+COMMENT ON FUNCTION lifecycle._facts_columns() IS
+  'Internal: the columns of lifecycle._customer_facts in order, with their types (NULL: the customer key''s) and comments';
+
 -- The SQL type of a column, or an error naming what is missing.
 CREATE FUNCTION lifecycle._column_type(rel regclass, col name) RETURNS regtype
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
@@ -303,7 +311,10 @@ CREATE FUNCTION lifecycle._segment_view_query(settings lifecycle.segment_views) 
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   key_type regtype := lifecycle._column_type(settings.orders, settings.customer_column);
+  facts_columns text;
 BEGIN
+  SELECT string_agg(format('%I %s', c.name, coalesce(c.type, key_type::text)), ', ')
+    INTO facts_columns FROM lifecycle._facts_columns() c;
   -- The facts function reads the settings row by name and checks it at each
   -- refresh.  The relations are regclass constants too, so that the view
   -- depends on them: dropping the orders takes CASCADE, and takes the view.
@@ -323,14 +334,7 @@ WITH settings AS MATERIALIZED (
 base AS NOT MATERIALIZED (
   SELECT f.*
     FROM settings s, lifecycle._customer_facts(s.row, s.as_of_day)
-           AS f(customer %2$s, first_purchase date, last_purchase date, previous_purchase date,
-                orders bigint, purchase_days integer, monetary numeric, gross numeric, refunds bigint,
-                refunded numeric, days_since_last_order integer, tenure_days integer,
-                mean_interval_days numeric, aov numeric, btyd_frequency integer,
-                btyd_recency double precision, btyd_t double precision, btyd_monetary_value numeric,
-                stage lifecycle.stage, frequency bigint, r_score integer, f_score integer, m_score integer,
-                p_alive double precision, expected_purchases double precision,
-                expected_spend double precision, clv double precision)
+           AS f(%2$s)
 ),
 -- quantile and rfm_r scores come with the facts; ntile ranks with windows
 scored AS (
@@ -373,7 +377,7 @@ SELECT c.customer AS %3$I,
   FROM scored c
  CROSS JOIN settings s
   LEFT JOIN segments g ON g.r = c.r AND g.f = c.f AND g.m = c.m
-$q$, settings.view_name, key_type, settings.customer_column, settings.orders::text,
+$q$, settings.view_name, facts_columns, settings.customer_column, settings.orders::text,
     settings.customers::text);
 END $$;
 COMMENT ON FUNCTION lifecycle._segment_view_query(lifecycle.segment_views) IS
@@ -546,35 +550,14 @@ BEGIN
   EXECUTE format('COMMENT ON MATERIALIZED VIEW %s IS %L', settings.view_name,
     format('lifecycle segment view over %s: one row per customer, refreshed by CALL lifecycle.refresh_segment_view(%L)',
            settings.orders, settings.view_name));
-  FOR c IN SELECT * FROM (VALUES
-      (settings.customer_column, 'Customer key'),
-      ('as_of', 'The day the view was computed for (fixed at refresh)'),
-      ('stage', 'Lifecycle stage: prospect, new, active, at_risk, dormant, churned or reactivated'),
-      ('segment', 'Named RFM segment from the view''s rule set; Others if no rule matches; NULL without a purchase'),
-      ('r_score', 'Recency score 1-5 (5 = bought most recently)'),
-      ('f_score', 'Frequency score 1-5 (5 = buys most often)'),
-      ('m_score', 'Monetary score 1-5 (5 = spends most, net of refunds)'),
-      ('first_purchase', 'Day of the first purchase'),
-      ('last_purchase', 'Day of the last purchase'),
-      ('previous_purchase', 'The purchase day before the last one'),
-      ('orders', 'Purchase rows (refunds are not orders)'),
-      ('purchase_days', 'Distinct purchase days'),
-      ('monetary', 'Net revenue: purchases minus refunds'),
-      ('gross', 'Purchase value before refunds'),
-      ('refunds', 'Refund rows'),
-      ('refunded', 'Total refunded, positive'),
-      ('days_since_last_order', 'RFM recency: days from the last purchase to as_of'),
-      ('tenure_days', 'Days from the first purchase to as_of'),
-      ('mean_interval_days', 'Mean days between purchase days'),
-      ('aov', 'Average order value: purchase value / orders'),
-      ('btyd_frequency', 'BTYD frequency: repeat purchase days'),
-      ('btyd_recency', 'BTYD recency: age at the last purchase (last - first purchase), in the view''s BTYD unit'),
-      ('btyd_t', 'BTYD T: age at as_of (as_of - first purchase), in the view''s BTYD unit'),
-      ('btyd_monetary_value', 'BTYD monetary value: mean spend of the repeat purchase days'),
-      ('p_alive', 'Probability the customer is still active (BG/NBD fitted at the refresh); NULL unless the view''s models are on'),
-      ('expected_purchases', 'Expected purchase days in the next prediction_days days (BG/NBD)'),
-      ('expected_spend', 'Expected value of a future purchase day (Gamma-Gamma)'),
-      ('clv', 'Customer lifetime value: expected spend over clv_periods periods of clv_period_days days, discounted by clv_discount_rate a period')) AS x(col, text)
+  -- the facts' own comments for the columns the view passes on
+  FOR c IN SELECT settings.customer_column AS col, 'Customer key' AS text
+           UNION ALL
+           SELECT * FROM (VALUES
+             ('as_of', 'The day the view was computed for (fixed at refresh)'),
+             ('segment', 'Named RFM segment from the view''s rule set; Others if no rule matches; NULL without a purchase')) v
+           UNION ALL
+           SELECT f.name, f.comment FROM lifecycle._facts_columns() f WHERE f.name NOT IN ('customer', 'frequency')
   LOOP
     EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', settings.view_name, c.col, c.text);
   END LOOP;

@@ -36,6 +36,7 @@
 
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "utils/tuplestore.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -83,36 +84,105 @@ enum
 	F_NATTS
 };
 
-/* The types of the result columns after the customer's; 0: the stage enum. */
-static const Oid fact_types[F_NATTS] = {
-	InvalidOid, DATEOID, DATEOID, DATEOID, INT8OID, INT4OID, NUMERICOID, NUMERICOID,
-	INT8OID, NUMERICOID, INT4OID, INT4OID, NUMERICOID, NUMERICOID, INT4OID, FLOAT8OID,
-	FLOAT8OID, NUMERICOID, InvalidOid, INT8OID, INT4OID, INT4OID, INT4OID, FLOAT8OID,
-	FLOAT8OID, FLOAT8OID, FLOAT8OID
+/*
+ * The result columns: name, SQL type and comment, in the order of the enum
+ * above.  The one definition of the facts: the segment view's query takes
+ * its column definition list from here (lifecycle._facts_columns), and the
+ * view's column comments for the columns it passes on.
+ */
+typedef struct FactColumn
+{
+	const char *name;
+	Oid			type;			/* InvalidOid: the key's type, or the stage enum */
+	const char *comment;
+} FactColumn;
+
+static const FactColumn fact_columns[F_NATTS] = {
+	{"customer", InvalidOid, "Customer key"},
+	{"first_purchase", DATEOID, "Day of the first purchase"},
+	{"last_purchase", DATEOID, "Day of the last purchase"},
+	{"previous_purchase", DATEOID, "The purchase day before the last one"},
+	{"orders", INT8OID, "Purchase rows (refunds are not orders)"},
+	{"purchase_days", INT4OID, "Distinct purchase days"},
+	{"monetary", NUMERICOID, "Net revenue: purchases minus refunds"},
+	{"gross", NUMERICOID, "Purchase value before refunds"},
+	{"refunds", INT8OID, "Refund rows"},
+	{"refunded", NUMERICOID, "Total refunded, positive"},
+	{"days_since_last_order", INT4OID, "RFM recency: days from the last purchase to as_of"},
+	{"tenure_days", INT4OID, "Days from the first purchase to as_of"},
+	{"mean_interval_days", NUMERICOID, "Mean days between purchase days"},
+	{"aov", NUMERICOID, "Average order value: purchase value / orders"},
+	{"btyd_frequency", INT4OID, "BTYD frequency: repeat purchase days"},
+	{"btyd_recency", FLOAT8OID, "BTYD recency: age at the last purchase (last - first purchase), in the view's BTYD unit"},
+	{"btyd_t", FLOAT8OID, "BTYD T: age at as_of (as_of - first purchase), in the view's BTYD unit"},
+	{"btyd_monetary_value", NUMERICOID, "BTYD monetary value: mean spend of the repeat purchase days"},
+	{"stage", InvalidOid, "Lifecycle stage: prospect, new, active, at_risk, dormant, churned or reactivated"},
+	{"frequency", INT8OID, "The F score's input: orders or purchase days, as the view's frequency_basis says"},
+	{"r_score", INT4OID, "Recency score 1-5 (5 = bought most recently)"},
+	{"f_score", INT4OID, "Frequency score 1-5 (5 = buys most often)"},
+	{"m_score", INT4OID, "Monetary score 1-5 (5 = spends most, net of refunds)"},
+	{"p_alive", FLOAT8OID, "Probability the customer is still active (BG/NBD fitted at the refresh); NULL unless the view's models are on"},
+	{"expected_purchases", FLOAT8OID, "Expected purchase days in the next prediction_days days (BG/NBD)"},
+	{"expected_spend", FLOAT8OID, "Expected value of a future purchase day (Gamma-Gamma)"},
+	{"clv", FLOAT8OID, "Customer lifetime value: expected spend over clv_periods periods of clv_period_days days, discounted by clv_discount_rate a period"},
 };
 
-/* Check the column definition list against what the rows will hold. */
+/* Check the column definition list against what the rows will hold, by name and type. */
 static void
 check_result_desc(TupleDesc desc, Oid key_type)
 {
-	bool		ok = desc->natts == F_NATTS;
-
-	for (int i = 0; ok && i < F_NATTS; i++)
-	{
-		Oid			type = TupleDescAttr(desc, i)->atttypid;
-
-		if (i == F_CUSTOMER)
-			ok = type == key_type;
-		else if (i == F_STAGE)
-			ok = type_is_enum(type);
-		else
-			ok = type == fact_types[i];
-	}
-	if (!ok)
+	if (desc->natts != F_NATTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("column definition list does not match the customer facts"),
-				 errhint("lifecycle._customer_facts is internal to segment views.")));
+				 errmsg("column definition list has %d columns, the customer facts have %d", desc->natts, F_NATTS),
+				 errhint("lifecycle._customer_facts is internal to segment views; lifecycle._facts_columns() lists its columns.")));
+	for (int i = 0; i < F_NATTS; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+		bool		ok;
+
+		if (i == F_CUSTOMER)
+			ok = attr->atttypid == key_type;
+		else if (i == F_STAGE)
+			ok = type_is_enum(attr->atttypid);
+		else
+			ok = attr->atttypid == fact_columns[i].type;
+		if (!ok || strcmp(NameStr(attr->attname), fact_columns[i].name) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column %d of the column definition list is \"%s\" %s; the customer facts have \"%s\" %s there",
+							i + 1, NameStr(attr->attname), format_type_be(attr->atttypid), fact_columns[i].name,
+							i == F_CUSTOMER ? format_type_be(key_type) :
+							i == F_STAGE ? "lifecycle.stage" : format_type_be(fact_columns[i].type)),
+					 errhint("lifecycle._customer_facts is internal to segment views; lifecycle._facts_columns() lists its columns.")));
+	}
+}
+
+PG_FUNCTION_INFO_V1(facts_columns);
+/*
+ * lifecycle._facts_columns(): the facts' columns as (name, type, comment)
+ * rows, in order; type NULL for the customer key, whose type is the orders'.
+ */
+Datum
+facts_columns(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < F_NATTS; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = CStringGetTextDatum(fact_columns[i].name);
+		if (i == F_CUSTOMER)
+			nulls[1] = true;
+		else
+			values[1] = CStringGetTextDatum(i == F_STAGE ? "lifecycle.stage" : format_type_be(fact_columns[i].type));
+		values[2] = CStringGetTextDatum(fact_columns[i].comment);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
 
 /* What every result row is computed with. */

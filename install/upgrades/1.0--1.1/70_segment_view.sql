@@ -147,11 +147,20 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON lifecycle.refresh_runs, lifecycle.stage_
   lifecycle.segment_history, lifecycle.transition_history, lifecycle.model_history TO PUBLIC;
 GRANT USAGE ON SEQUENCE lifecycle.refresh_run_id TO PUBLIC;
 
+CREATE FUNCTION lifecycle._facts_columns() RETURNS TABLE (name text, type text, comment text)
+  LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 27
+  AS 'MODULE_PATHNAME', 'facts_columns';
+COMMENT ON FUNCTION lifecycle._facts_columns() IS
+  'Internal: the columns of lifecycle._customer_facts in order, with their types (NULL: the customer key''s) and comments';
+
 CREATE OR REPLACE FUNCTION lifecycle._segment_view_query(settings lifecycle.segment_views) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   key_type regtype := lifecycle._column_type(settings.orders, settings.customer_column);
+  facts_columns text;
 BEGIN
+  SELECT string_agg(format('%I %s', c.name, coalesce(c.type, key_type::text)), ', ')
+    INTO facts_columns FROM lifecycle._facts_columns() c;
   -- The facts function reads the settings row by name and checks it at each
   -- refresh.  The relations are regclass constants too, so that the view
   -- depends on them: dropping the orders takes CASCADE, and takes the view.
@@ -171,14 +180,7 @@ WITH settings AS MATERIALIZED (
 base AS NOT MATERIALIZED (
   SELECT f.*
     FROM settings s, lifecycle._customer_facts(s.row, s.as_of_day)
-           AS f(customer %2$s, first_purchase date, last_purchase date, previous_purchase date,
-                orders bigint, purchase_days integer, monetary numeric, gross numeric, refunds bigint,
-                refunded numeric, days_since_last_order integer, tenure_days integer,
-                mean_interval_days numeric, aov numeric, btyd_frequency integer,
-                btyd_recency double precision, btyd_t double precision, btyd_monetary_value numeric,
-                stage lifecycle.stage, frequency bigint, r_score integer, f_score integer, m_score integer,
-                p_alive double precision, expected_purchases double precision,
-                expected_spend double precision, clv double precision)
+           AS f(%2$s)
 ),
 -- quantile and rfm_r scores come with the facts; ntile ranks with windows
 scored AS (
@@ -221,7 +223,7 @@ SELECT c.customer AS %3$I,
   FROM scored c
  CROSS JOIN settings s
   LEFT JOIN segments g ON g.r = c.r AND g.f = c.f AND g.m = c.m
-$q$, settings.view_name, key_type, settings.customer_column, settings.orders::text,
+$q$, settings.view_name, facts_columns, settings.customer_column, settings.orders::text,
     settings.customers::text);
 END $$;
 COMMENT ON FUNCTION lifecycle._segment_view_query(lifecycle.segment_views) IS
@@ -363,6 +365,29 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION lifecycle._record_refresh(bigint, regclass) IS
   'Internal: record the counts, history and transitions of a finished build or refresh';
+
+CREATE OR REPLACE FUNCTION lifecycle._comment_view(settings lifecycle.segment_views) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  c record;
+BEGIN
+  EXECUTE format('COMMENT ON MATERIALIZED VIEW %s IS %L', settings.view_name,
+    format('lifecycle segment view over %s: one row per customer, refreshed by CALL lifecycle.refresh_segment_view(%L)',
+           settings.orders, settings.view_name));
+  -- the facts' own comments for the columns the view passes on
+  FOR c IN SELECT settings.customer_column AS col, 'Customer key' AS text
+           UNION ALL
+           SELECT * FROM (VALUES
+             ('as_of', 'The day the view was computed for (fixed at refresh)'),
+             ('segment', 'Named RFM segment from the view''s rule set; Others if no rule matches; NULL without a purchase')) v
+           UNION ALL
+           SELECT f.name, f.comment FROM lifecycle._facts_columns() f WHERE f.name NOT IN ('customer', 'frequency')
+  LOOP
+    EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', settings.view_name, c.col, c.text);
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION lifecycle._comment_view(lifecycle.segment_views) IS
+  'Internal: comment a segment view and its columns';
 
 CREATE FUNCTION lifecycle._create_segment_view(
   creation_schema  name,
