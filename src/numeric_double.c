@@ -22,6 +22,7 @@
 
 #include "utils/fmgrprotos.h"
 
+#include "compat.h"
 #include "numeric_double.h"
 
 #define NUMERIC_FORMAT_MASK		0xC000
