@@ -26,6 +26,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 
+#include "compat.h"
 #include "numeric_double.h"
 
 #define NUMERIC_FORMAT_MASK		0xC000
