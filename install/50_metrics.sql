@@ -318,7 +318,7 @@ BEGIN
              ntile(5) OVER (ORDER BY %1$s, c.customer) AS f,
              ntile(5) OVER (ORDER BY (c.s).monetary, c.customer) AS m
         FROM scored c$q$, f_expr);
-  ELSIF method IN ('quantile', 'rfm_r') THEN
+  ELSIF method IN ('quantile', 'rfm_r', 'bands') THEN
     scores := format($q$
       SELECT c.s,
              lifecycle.r_score(lifecycle.days_since_last_order(c.s, $1), b.breaks) AS r,
@@ -331,7 +331,7 @@ BEGIN
   ELSE
     RAISE EXCEPTION 'RFM scoring method "%" not recognized', method
       USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Use ''quantile'', ''rfm_r'' or ''ntile''.';
+            HINT = 'Use ''bands'', ''quantile'', ''rfm_r'' or ''ntile''.';
   END IF;
   RETURN QUERY EXECUTE format($q$
     WITH scored AS MATERIALIZED (
@@ -350,4 +350,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION lifecycle.segment_metrics(regclass, text, text, text, date, text, text, text, text) IS
-  'Customers, share, orders and net revenue per RFM segment at as_of, scoring every customer with a purchase by method (quantile, rfm_r, ntile) and naming segments by rule_set; frequency counts orders or purchase_days';
+  'Customers, share, orders and net revenue per RFM segment at as_of, scoring every customer with a purchase by method (quantile, rfm_r, ntile, bands) and naming segments by rule_set; frequency counts orders or purchase_days';

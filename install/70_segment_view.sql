@@ -18,7 +18,7 @@ CREATE TABLE lifecycle.segment_views (
   churn_days       integer NOT NULL DEFAULT 270,
   cadence_factor   double precision DEFAULT 3.0,
   cadence_min_days integer NOT NULL DEFAULT 30,
-  score_method     text NOT NULL DEFAULT 'quantile',
+  score_method     text NOT NULL DEFAULT 'bands',
   frequency_basis  text NOT NULL DEFAULT 'orders',
   rule_set         text NOT NULL DEFAULT 'default',
   btyd_unit        text NOT NULL DEFAULT 'day',
@@ -50,7 +50,7 @@ COMMENT ON COLUMN lifecycle.segment_views.dormant_days IS 'Stage rule: dormant b
 COMMENT ON COLUMN lifecycle.segment_views.churn_days IS 'Stage rule: churned beyond this many days; a gap longer than this makes a returning buyer reactivated';
 COMMENT ON COLUMN lifecycle.segment_views.cadence_factor IS 'Stage rule: at_risk when overdue by this multiple of the customer''s mean interval; NULL turns the cadence rule off';
 COMMENT ON COLUMN lifecycle.segment_views.cadence_min_days IS 'Stage rule: never at_risk by cadence before this many days';
-COMMENT ON COLUMN lifecycle.segment_views.score_method IS 'RFM scoring: quantile, rfm_r or ntile';
+COMMENT ON COLUMN lifecycle.segment_views.score_method IS 'RFM scoring: bands (recency by the stage thresholds, so that segments agree with stages; F and M by quantile), quantile, rfm_r or ntile';
 COMMENT ON COLUMN lifecycle.segment_views.frequency_basis IS 'F counts orders or purchase_days';
 COMMENT ON COLUMN lifecycle.segment_views.rule_set IS 'Segment rule set (lifecycle.segment_rules)';
 COMMENT ON COLUMN lifecycle.segment_views.btyd_unit IS 'Time unit of the BTYD columns: day or week';
@@ -584,7 +584,7 @@ CREATE FUNCTION lifecycle._create_segment_view(
   churn_days       integer DEFAULT 270,
   cadence_factor   double precision DEFAULT 3.0,
   cadence_min_days integer DEFAULT 30,
-  score_method     text DEFAULT 'quantile',
+  score_method     text DEFAULT 'bands',
   frequency_basis  text DEFAULT 'orders',
   rule_set         text DEFAULT 'default',
   btyd_unit        text DEFAULT 'day',
@@ -651,7 +651,7 @@ CREATE FUNCTION lifecycle.create_segment_view(
   churn_days       integer DEFAULT 270,
   cadence_factor   double precision DEFAULT 3.0,
   cadence_min_days integer DEFAULT 30,
-  score_method     text DEFAULT 'quantile',
+  score_method     text DEFAULT 'bands',
   frequency_basis  text DEFAULT 'orders',
   rule_set         text DEFAULT 'default',
   btyd_unit        text DEFAULT 'day',

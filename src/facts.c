@@ -253,7 +253,9 @@ score_breaks(const Customer *customers, int64 n, FactsOutput *out, MemoryContext
 	for (int m = 0; m < METRIC_COUNT; m++)
 	{
 		out->scored[m] = scored > 0;
-		if (scored > 0)
+		if (scored > 0 && out->method == METHOD_BANDS && m == METRIC_R)
+			recency_band_breaks(out->policy.active_days, out->policy.dormant_days, out->breaks[m]);
+		else if (scored > 0)
 			metric_breaks(values[m], scored, out->method, out->breaks[m]);
 		pfree(values[m]);
 	}
