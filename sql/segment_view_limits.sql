@@ -4,10 +4,10 @@ SET timezone = 'UTC';
 CREATE SCHEMA limits;
 SET search_path = limits, public;
 
--- One calendar: a zone name is the IANA zone everywhere.  CET, EET, MET and
--- WET are IANA zones with summer time (not PostgreSQL's fixed abbreviations,
--- which AT TIME ZONE would use): 2024-06-01 22:30Z is June 2 in all four
--- but WET (+01 in summer: 23:30, June 1), and in Europe/Paris.
+-- One calendar: a zone name is the IANA zone everywhere, in local_day,
+-- rfm_agg, retention_metrics and day_start alike.  2024-06-01 22:30Z is
+-- June 2 in Paris and Athens (summer time), June 1 in Lisbon and UTC.
+-- (calendar_legacy_zones.sql: CET, EET, MET and WET.)
 CREATE TABLE zoned (customer int, at timestamptz, amount numeric);
 INSERT INTO zoned VALUES (1, '2024-06-01 22:30Z', 10), (1, '2024-01-10 12:00Z', 5);
 SELECT z AS zone,
@@ -15,11 +15,11 @@ SELECT z AS zone,
        (SELECT (lifecycle.rfm_agg(at, amount, z)).last_purchase FROM zoned) AS rfm_agg_day,
        (SELECT orders FROM lifecycle.retention_metrics('zoned', 'customer', 'at', 'amount', '2024-06-02', '2024-06-03', z)) AS orders_on_june_2,
        lifecycle.day_start('2024-06-02', z) AS june_2_starts
-  FROM unnest(ARRAY['CET', 'EET', 'MET', 'WET', 'Europe/Paris', 'UTC']) z;
+  FROM unnest(ARRAY['Europe/Paris', 'Europe/Athens', 'Europe/Lisbon', 'UTC']) z;
 -- The segment view's cut-off and as-of day use the same calendar: as of
--- June 1 in CET, the order of 22:30Z (June 2 there) is not counted.
+-- June 1 in Paris, the order of 22:30Z (June 2 there) is not counted.
 SELECT lifecycle.create_segment_view('zoned_cet', 'zoned', 'customer', 'at', 'amount',
-                                     time_zone => 'CET', as_of => '2024-06-01');
+                                     time_zone => 'Europe/Paris', as_of => '2024-06-01');
 SELECT customer, last_purchase, orders FROM zoned_cet;
 UPDATE lifecycle.segment_views SET as_of = '2024-06-02' WHERE view_name = 'limits.zoned_cet';
 CALL lifecycle.refresh_segment_view('zoned_cet');

@@ -107,7 +107,6 @@ SELECT count(*) AS settings FROM lifecycle.segment_views;
 \set VERBOSITY terse
 CALL lifecycle.refresh_segment_view('alice.segs');
 SELECT lifecycle.drop_segment_view('alice.segs');
-REFRESH MATERIALIZED VIEW CONCURRENTLY alice.segs;
 DROP MATERIALIZED VIEW alice.segs CASCADE;
 \set VERBOSITY default
 DELETE FROM lifecycle.refresh_runs;
