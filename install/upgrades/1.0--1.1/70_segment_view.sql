@@ -204,8 +204,8 @@ segments AS (
 )
 SELECT c.customer AS %3$I,
        s.as_of_day AS as_of,
-       c.stage,
-       g.segment,
+       c.stage::varchar AS stage,
+       g.segment::varchar AS segment,
        c.r AS r_score, c.f AS f_score, c.m AS m_score,
        c.first_purchase, c.last_purchase, c.previous_purchase,
        coalesce(c.orders, 0) AS orders,
@@ -254,6 +254,16 @@ END $$;
 COMMENT ON FUNCTION lifecycle._qualified_view_name(text, name) IS
   'Internal: the quoted schema.name of a new segment view';
 
+CREATE FUNCTION lifecycle._comment_columns(relation text, names text[], comments text[]) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  FOR i IN 1 .. cardinality(names) LOOP
+    EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', relation, names[i], comments[i]);
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION lifecycle._comment_columns(text, text[], text[]) IS
+  'Internal: comment the columns of a view, for BI tools';
+
 CREATE OR REPLACE FUNCTION lifecycle._create_companions(settings lifecycle.segment_views) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -262,22 +272,33 @@ DECLARE
   month_expr text;
   agg_call text;
 BEGIN
+  -- in lifecycle order (prospect first, churned last)
   EXECUTE format($v$
     CREATE VIEW %1$s AS
     SELECT v.stage, count(*) AS customers,
            round(100.0 * count(*) / sum(count(*)) OVER (), 2) AS share_pct,
-           sum(v.orders) AS orders, sum(v.monetary) AS revenue
-      FROM %2$s v GROUP BY v.stage$v$, names[1], settings.view_name);
-  EXECUTE format('COMMENT ON VIEW %s IS %L', names[1], 'Customers, share, orders and net revenue per lifecycle stage');
+           sum(v.orders)::bigint AS orders, sum(v.monetary) AS revenue
+      FROM %2$s v GROUP BY v.stage ORDER BY v.stage::lifecycle.stage$v$, names[1], settings.view_name);
+  EXECUTE format('COMMENT ON VIEW %s IS %L', names[1], 'Customers, share, orders and net revenue per lifecycle stage, in lifecycle order');
+  PERFORM lifecycle._comment_columns(names[1], ARRAY['stage', 'customers', 'share_pct', 'orders', 'revenue'],
+    ARRAY['Lifecycle stage', 'Customers in the stage', 'Their share of all customers, in percent (2 decimals)',
+          'Their purchase rows', 'Their net revenue (purchases minus refunds)']);
+
+  -- largest segment first
   EXECUTE format($v$
     CREATE VIEW %1$s AS
     SELECT v.segment, count(*) AS customers,
            round(100.0 * count(*) / sum(count(*)) OVER (), 2) AS share_pct,
-           sum(v.orders) AS orders, sum(v.monetary) AS revenue,
-           sum(v.gross) / nullif(sum(v.orders), 0) AS aov
-      FROM %2$s v WHERE v.segment IS NOT NULL GROUP BY v.segment$v$, names[2], settings.view_name);
+           sum(v.orders)::bigint AS orders, sum(v.monetary) AS revenue,
+           round(sum(v.gross) / nullif(sum(v.orders), 0), 2) AS aov
+      FROM %2$s v WHERE v.segment IS NOT NULL GROUP BY v.segment
+     ORDER BY count(*) DESC, v.segment$v$, names[2], settings.view_name);
   EXECUTE format('COMMENT ON VIEW %s IS %L', names[2],
-                 'Customers, share, orders, net revenue and average order value per RFM segment (buyers only)');
+                 'Customers, share, orders, net revenue and average order value per RFM segment (buyers only), largest first');
+  PERFORM lifecycle._comment_columns(names[2], ARRAY['segment', 'customers', 'share_pct', 'orders', 'revenue', 'aov'],
+    ARRAY['RFM segment (Others: no rule matched)', 'Customers in the segment',
+          'Their share of all buyers, in percent (2 decimals)', 'Their purchase rows',
+          'Their net revenue (purchases minus refunds)', 'Average order value: purchase value / orders (2 decimals)']);
 
   CASE time_type
     WHEN 'timestamp with time zone'::regtype THEN
@@ -308,18 +329,32 @@ BEGIN
     settings.orders, settings.view_name);
   EXECUTE format('COMMENT ON VIEW %s IS %L', names[3],
                  'Retention metrics (as lifecycle.retention_metrics) per calendar month in the view''s time zone, computed from the orders at query time');
+  -- the metrics' own column comments (type lifecycle.retention)
+  PERFORM lifecycle._comment_columns(names[3], ARRAY['month'] || array_agg(a.attname::text ORDER BY a.attnum),
+                                     ARRAY['First day of the calendar month'] || array_agg(col_description(a.attrelid, a.attnum) ORDER BY a.attnum))
+     FROM pg_attribute a
+    WHERE a.attrelid = 'lifecycle.retention'::regclass AND a.attnum > 0 AND NOT a.attisdropped;
 
+  -- Moves only, with labels for customers new to the view and gone from it;
   -- as_of from the view itself, so that the companion depends on it and goes
-  -- with it when it is dropped
+  -- with it when it is dropped.
   EXECUTE format($v$
     CREATE VIEW %1$s AS
-    SELECT t.from_stage, t.to_stage, t.customers, (SELECT v.as_of FROM %3$s v LIMIT 1) AS as_of
+    SELECT coalesce(t.from_stage::varchar, 'new to the view') AS from_stage,
+           coalesce(t.to_stage::varchar, 'gone from the view') AS to_stage,
+           t.customers, (SELECT v.as_of FROM %3$s v LIMIT 1) AS as_of
       FROM lifecycle.transition_history t
      WHERE t.run_id = (SELECT max(run_id) FROM lifecycle.refresh_runs
-                        WHERE view_name = %2$L AND outcome = 'succeeded')$v$,
+                        WHERE view_name = %2$L AND outcome = 'succeeded')
+       AND t.from_stage IS DISTINCT FROM t.to_stage
+     ORDER BY t.customers DESC, 1, 2$v$,
     names[4], settings.view_name, settings.view_name);
   EXECUTE format('COMMENT ON VIEW %s IS %L', names[4],
-                 'Stage-to-stage moves between the last two successful refreshes');
+                 'Customers who changed stage between the last two successful refreshes (moves only), largest moves first');
+  PERFORM lifecycle._comment_columns(names[4], ARRAY['from_stage', 'to_stage', 'customers', 'as_of'],
+    ARRAY['Stage at the previous refresh; new to the view: a customer the previous refresh did not have',
+          'Stage at the last refresh; gone from the view: a customer it no longer has',
+          'Customers who moved so', 'The day the last refresh computed']);
 END $$;
 COMMENT ON FUNCTION lifecycle._create_companions(lifecycle.segment_views) IS
   'Internal: create the BI companion views of a segment view';
@@ -339,7 +374,7 @@ BEGIN
   EXECUTE format('SELECT count(*), max(as_of) FROM %s', v.view_name) INTO n, day;
   EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL', v.orders, v.customer_column) INTO guests;
   EXECUTE format('INSERT INTO lifecycle.stage_history
-                  SELECT %s, stage, count(*), sum(monetary) FROM %s GROUP BY stage', run, v.view_name);
+                  SELECT %s, stage::lifecycle.stage, count(*), sum(monetary) FROM %s GROUP BY stage', run, v.view_name);
   EXECUTE format('INSERT INTO lifecycle.segment_history
                   SELECT %s, segment, count(*), sum(monetary) FROM %s WHERE segment IS NOT NULL GROUP BY segment',
                  run, v.view_name);
@@ -353,7 +388,7 @@ BEGIN
 
   IF previous IS NOT NULL THEN
     EXECUTE format('INSERT INTO lifecycle.transition_history
-                    SELECT %s, p.stage, c.stage, count(*)
+                    SELECT %s, p.stage::lifecycle.stage, c.stage::lifecycle.stage, count(*)
                       FROM %s p FULL JOIN %s c ON c.%I = p.customer
                      GROUP BY p.stage, c.stage', run, previous, v.view_name, v.customer_column);
   END IF;
