@@ -201,6 +201,16 @@ CREATE FUNCTION lifecycle._customer_facts(settings lifecycle.segment_views, as_o
 COMMENT ON FUNCTION lifecycle._customer_facts(lifecycle.segment_views, date) IS
   'Internal: one row of summary facts, derived values, stage, scores and predictions per customer of a segment view, computed with its settings row';
 
+-- The fits the last computation of a view's facts made in this backend
+-- (src/facts.c), so that a refresh records the fits it predicted with
+-- instead of fitting twice.
+CREATE FUNCTION lifecycle._last_fits(view_name text)
+  RETURNS TABLE (purchases lifecycle.bgnbd, spend lifecycle.gammagamma)
+  LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE ROWS 1
+  AS 'MODULE_PATHNAME', 'last_fits_sql';
+COMMENT ON FUNCTION lifecycle._last_fits(text) IS
+  'Internal: the BG/NBD and Gamma-Gamma fits of the last computation of a segment view''s facts in this backend (then forgotten)';
+
 -- The one validator of a settings row (src/settings.c), run on every INSERT
 -- and UPDATE of lifecycle.segment_views and again at every refresh.
 CREATE FUNCTION lifecycle._check_segment_view(settings lifecycle.segment_views) RETURNS void
@@ -557,10 +567,15 @@ BEGIN
                  run, v.view_name);
 
   IF v.models THEN
-    EXECUTE format('INSERT INTO lifecycle.model_history
-                    SELECT %s, lifecycle.bgnbd_fit(btyd_frequency, btyd_recency, btyd_t),
-                           lifecycle.gammagamma_fit(btyd_frequency, btyd_monetary_value::double precision)
-                      FROM %s WHERE btyd_frequency IS NOT NULL', run, v.view_name);
+    -- the fits the view's facts were predicted with, made once
+    INSERT INTO lifecycle.model_history SELECT run, f.purchases, f.spend FROM lifecycle._last_fits(v.view_name) f;
+    IF NOT FOUND THEN
+      -- a view made under 1.0 computes its facts without keeping its fits
+      EXECUTE format('INSERT INTO lifecycle.model_history
+                      SELECT %s, lifecycle.bgnbd_fit(btyd_frequency, btyd_recency, btyd_t),
+                             lifecycle.gammagamma_fit(btyd_frequency, btyd_monetary_value::double precision)
+                        FROM %s WHERE btyd_frequency IS NOT NULL', run, v.view_name);
+    END IF;
   END IF;
 
   IF previous IS NOT NULL THEN

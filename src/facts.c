@@ -41,6 +41,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/typcache.h"
 
 #include "args.h"
 #include "breaks.h"
@@ -206,6 +207,85 @@ typedef struct FactsOutput
 	double		clv_period_length;	/* in the BTYD unit */
 	double		clv_discount_rate;
 } FactsOutput;
+
+/*
+ * The fits of the last view whose facts this backend computed with models
+ * on: the refresh records them in lifecycle.model_history
+ * (lifecycle._last_fits) instead of fitting a second time.  Kept in
+ * TopMemoryContext; one view at a time.
+ */
+static struct
+{
+	char	   *view_name;		/* NULL: none */
+	ModelFit	purchases;
+	ModelFit	spend;
+} last_fits;
+
+/* A fit whose message lives in TopMemoryContext. */
+static void
+keep_fit(ModelFit *kept, const ModelFit *fit)
+{
+	*kept = *fit;
+	kept->message = fit->message != NULL ? MemoryContextStrdup(TopMemoryContext, fit->message) : NULL;
+}
+
+/* Forget the remembered fits. */
+static void
+forget_fits(void)
+{
+	if (last_fits.view_name == NULL)
+		return;
+	pfree(last_fits.view_name);
+	if (last_fits.purchases.message != NULL)
+		pfree((char *) last_fits.purchases.message);
+	if (last_fits.spend.message != NULL)
+		pfree((char *) last_fits.spend.message);
+	last_fits.view_name = NULL;
+}
+
+/* Remember the fits of a view's facts. */
+static void
+remember_fits(const char *view_name, const FactsOutput *out)
+{
+	forget_fits();
+	keep_fit(&last_fits.purchases, &out->purchases);
+	keep_fit(&last_fits.spend, &out->spend);
+	last_fits.view_name = MemoryContextStrdup(TopMemoryContext, view_name);
+}
+
+PG_FUNCTION_INFO_V1(last_fits_sql);
+/*
+ * lifecycle._last_fits(view_name): the BG/NBD and Gamma-Gamma fits this
+ * backend's last computation of that view's facts made, as one row, then
+ * forgotten; no row if it made none.
+ */
+Datum
+last_fits_sql(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *view_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (last_fits.view_name != NULL && strcmp(last_fits.view_name, view_name) == 0)
+	{
+		TupleDesc	desc = rsinfo->setDesc;
+		TupleDesc	purchases = lookup_rowtype_tupdesc_copy(TupleDescAttr(desc, 0)->atttypid, -1);
+		TupleDesc	spend = lookup_rowtype_tupdesc_copy(TupleDescAttr(desc, 1)->atttypid, -1);
+
+		/* no fit at all (no buyers): NULL, as the fitting aggregates give over no rows */
+		nulls[0] = last_fits.purchases.nparams == 0;
+		nulls[1] = last_fits.spend.nparams == 0;
+		if (!nulls[0])
+			values[0] = model_fit_tuple(BlessTupleDesc(purchases), &last_fits.purchases);
+		if (!nulls[1])
+			values[1] = model_fit_tuple(BlessTupleDesc(spend), &last_fits.spend);
+		tuplestore_putvalues(rsinfo->setResult, desc, values, nulls);
+		forget_fits();
+	}
+	return (Datum) 0;
+}
 
 /* The R, F and M values of a customer with purchase days. */
 static void
@@ -506,7 +586,7 @@ facts_output_init(const ViewSettings *settings, FactsOutput *out)
  * the header describes.
  */
 static Datum
-facts_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
+facts_rows(FunctionCallInfo fcinfo, ViewSettings *settings, const char *view_name)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	FactsOutput out;
@@ -531,7 +611,11 @@ facts_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
 	customers = read_customers(&settings->source, mcxt, &ncustomers);
 	score_breaks(customers, ncustomers, &out, row_mcxt);
 	if (out.models)
+	{
 		fit_models(customers, ncustomers, &out, row_mcxt);
+		if (view_name != NULL)
+			remember_fits(view_name, &out);
+	}
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	desc = CreateTupleDescCopy(rsinfo->expectedDesc);
 	MemoryContextSwitchTo(old);
@@ -564,7 +648,7 @@ view_facts(PG_FUNCTION_ARGS)
 				 errhint("Only the view's owner (or a member of its role) refreshes it.")));
 	settings_from_row(PG_GETARG_HEAPTUPLEHEADER(0), &settings);
 	settings.source.as_of = DatumGetDateADT(required_arg(fcinfo, 1, "as_of", NULL));
-	return facts_rows(fcinfo, &settings);
+	return facts_rows(fcinfo, &settings, settings.view_name);
 }
 
 PG_FUNCTION_INFO_V1(customer_facts);
@@ -579,5 +663,5 @@ customer_facts(PG_FUNCTION_ARGS)
 	ViewSettings settings;
 
 	settings_from_args(fcinfo, &settings);
-	return facts_rows(fcinfo, &settings);
+	return facts_rows(fcinfo, &settings, NULL);
 }
