@@ -81,7 +81,14 @@ CREATE TABLE lifecycle.refresh_runs (
   outcome      text NOT NULL DEFAULT 'running'
                CHECK (outcome IN ('running', 'succeeded', 'failed', 'cancelled', 'interrupted')),
   message      text,
-  backend_pid  integer NOT NULL DEFAULT pg_catalog.pg_backend_pid()
+  backend_pid  integer NOT NULL DEFAULT pg_catalog.pg_backend_pid(),
+  rows_read    bigint,
+  read_time    interval,
+  score_time   interval,
+  fit_time     interval,
+  write_time   interval,
+  refresh_time interval,
+  history_time interval
 );
 CREATE INDEX ON lifecycle.refresh_runs (view_name, run_id);
 SELECT pg_catalog.pg_extension_config_dump('lifecycle.refresh_runs', '');
@@ -97,6 +104,13 @@ COMMENT ON COLUMN lifecycle.refresh_runs.guest_orders IS 'Order rows left out be
 COMMENT ON COLUMN lifecycle.refresh_runs.outcome IS 'running, succeeded, failed, cancelled, or interrupted (its backend ended mid-refresh)';
 COMMENT ON COLUMN lifecycle.refresh_runs.message IS 'The error of a failed refresh';
 COMMENT ON COLUMN lifecycle.refresh_runs.backend_pid IS 'Backend that ran the refresh';
+COMMENT ON COLUMN lifecycle.refresh_runs.rows_read IS 'Order rows the refresh read';
+COMMENT ON COLUMN lifecycle.refresh_runs.read_time IS 'Phase time: reading the order rows into per-customer summaries';
+COMMENT ON COLUMN lifecycle.refresh_runs.score_time IS 'Phase time: computing the score breaks';
+COMMENT ON COLUMN lifecycle.refresh_runs.fit_time IS 'Phase time: fitting the purchase models (models on)';
+COMMENT ON COLUMN lifecycle.refresh_runs.write_time IS 'Phase time: computing and writing one row per customer';
+COMMENT ON COLUMN lifecycle.refresh_runs.refresh_time IS 'Phase time: the whole REFRESH (the phases above, then updating the view''s rows)';
+COMMENT ON COLUMN lifecycle.refresh_runs.history_time IS 'Phase time: recording the counts, history and transitions';
 
 -- Stage and segment counts after each successful refresh, for charts over time.
 CREATE TABLE lifecycle.stage_history (
@@ -201,15 +215,16 @@ CREATE FUNCTION lifecycle._customer_facts(settings lifecycle.segment_views, as_o
 COMMENT ON FUNCTION lifecycle._customer_facts(lifecycle.segment_views, date) IS
   'Internal: one row of summary facts, derived values, stage, scores and predictions per customer of a segment view, computed with its settings row';
 
--- The fits the last computation of a view's facts made in this backend
--- (src/facts.c), so that a refresh records the fits it predicted with
--- instead of fitting twice.
-CREATE FUNCTION lifecycle._last_fits(view_name text)
-  RETURNS TABLE (purchases lifecycle.bgnbd, spend lifecycle.gammagamma)
+-- What the last computation of a view's facts in this backend made
+-- (src/facts.c): its fits, so that a refresh records the fits it predicted
+-- with instead of fitting twice, and the rows it read and its phases' time.
+CREATE FUNCTION lifecycle._last_facts(view_name text)
+  RETURNS TABLE (purchases lifecycle.bgnbd, spend lifecycle.gammagamma, rows_read bigint,
+                 read_time interval, score_time interval, fit_time interval, write_time interval)
   LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE ROWS 1
-  AS 'MODULE_PATHNAME', 'last_fits_sql';
-COMMENT ON FUNCTION lifecycle._last_fits(text) IS
-  'Internal: the BG/NBD and Gamma-Gamma fits of the last computation of a segment view''s facts in this backend (then forgotten)';
+  AS 'MODULE_PATHNAME', 'last_facts_sql';
+COMMENT ON FUNCTION lifecycle._last_facts(text) IS
+  'Internal: the fits, rows read and phase times of the last computation of a segment view''s facts in this backend (then forgotten)';
 
 -- The one validator of a settings row (src/settings.c), run on every INSERT
 -- and UPDATE of lifecycle.segment_views and again at every refresh.
@@ -543,10 +558,10 @@ END $$;
 COMMENT ON FUNCTION lifecycle._create_companions(lifecycle.segment_views) IS
   'Internal: create the BI companion views of a segment view';
 
--- After a build or refresh: the run's row counts, stage and segment counts,
--- and, given the view's previous contents (a table of customer and stage),
--- the transitions since then.
-CREATE FUNCTION lifecycle._record_refresh(run bigint, previous regclass) RETURNS void
+-- After a build or refresh (which took refresh_time): the run's row counts,
+-- stage and segment counts, phase times and, given the view's previous
+-- contents (a table of customer and stage), the transitions since then.
+CREATE FUNCTION lifecycle._record_refresh(run bigint, previous regclass, refresh_time interval) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   r lifecycle.refresh_runs;
@@ -554,8 +569,11 @@ DECLARE
   n bigint;
   day date;
   guests bigint;
+  facts record;
+  started timestamptz := clock_timestamp();
 BEGIN
   SELECT * INTO STRICT r FROM lifecycle.refresh_runs WHERE run_id = run;
+  SELECT * INTO facts FROM lifecycle._last_facts(r.view_name);
   SELECT * INTO STRICT v FROM lifecycle.segment_views WHERE view_name = r.view_name;
 
   EXECUTE format('SELECT count(*), max(as_of) FROM %s', v.view_name) INTO n, day;
@@ -568,8 +586,9 @@ BEGIN
 
   IF v.models THEN
     -- the fits the view's facts were predicted with, made once
-    INSERT INTO lifecycle.model_history SELECT run, f.purchases, f.spend FROM lifecycle._last_fits(v.view_name) f;
-    IF NOT FOUND THEN
+    IF facts IS NOT NULL THEN
+      INSERT INTO lifecycle.model_history VALUES (run, facts.purchases, facts.spend);
+    ELSE
       -- a view made under 1.0 computes its facts without keeping its fits
       EXECUTE format('INSERT INTO lifecycle.model_history
                       SELECT %s, lifecycle.bgnbd_fit(btyd_frequency, btyd_recency, btyd_t),
@@ -585,12 +604,15 @@ BEGIN
                      GROUP BY p.stage, c.stage', run, previous, v.view_name, v.customer_column);
   END IF;
 
-  UPDATE lifecycle.refresh_runs
-     SET finished_at = clock_timestamp(), duration = clock_timestamp() - started_at,
-         as_of = day, customers = n, guest_orders = guests, outcome = 'succeeded'
-   WHERE run_id = run;
+  UPDATE lifecycle.refresh_runs u
+     SET finished_at = clock_timestamp(), duration = clock_timestamp() - u.started_at,
+         as_of = day, customers = n, guest_orders = guests, outcome = 'succeeded',
+         rows_read = facts.rows_read, read_time = facts.read_time, score_time = facts.score_time,
+         fit_time = facts.fit_time, write_time = facts.write_time,
+         refresh_time = _record_refresh.refresh_time, history_time = clock_timestamp() - started
+   WHERE u.run_id = run;
 END $$;
-COMMENT ON FUNCTION lifecycle._record_refresh(bigint, regclass) IS
+COMMENT ON FUNCTION lifecycle._record_refresh(bigint, regclass, interval) IS
   'Internal: record the counts, history and transitions of a finished build or refresh';
 
 -- COMMENT ON the segment view and each of its columns, for BI tools.
@@ -650,6 +672,8 @@ LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v lifecycle.segment_views;
   run bigint;
+  started timestamptz;
+  built interval;
 BEGIN
   v.view_name := lifecycle._qualified_view_name(view_name, creation_schema);
   IF to_regclass(v.view_name) IS NOT NULL THEN
@@ -672,11 +696,13 @@ BEGIN
   RETURNING s.* INTO v;
 
   INSERT INTO lifecycle.refresh_runs (view_name) VALUES (v.view_name) RETURNING run_id INTO run;
+  started := clock_timestamp();
   EXECUTE format('CREATE MATERIALIZED VIEW %s AS %s', v.view_name, lifecycle._segment_view_query(v));
+  built := clock_timestamp() - started;
   EXECUTE format('CREATE UNIQUE INDEX ON %s (%I)', v.view_name, v.customer_column);
   PERFORM lifecycle._comment_view(v);
   PERFORM lifecycle._create_companions(v);
-  PERFORM lifecycle._record_refresh(run, NULL);
+  PERFORM lifecycle._record_refresh(run, NULL, built);
   RETURN v.view_name::regclass;
 END $$;
 COMMENT ON FUNCTION lifecycle._create_segment_view(name, text, regclass, name, name, name, regclass, name, text, date,
@@ -770,6 +796,7 @@ LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v lifecycle.segment_views;
   previous regclass;
+  started timestamptz;
   state text;
   msg text;
   detail text;
@@ -785,11 +812,13 @@ BEGIN
                        v.customer_column, v.view_name);
         previous := 'pg_temp.lifecycle_previous_stages'::regclass;
       END IF;
+      started := clock_timestamp();
       EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY %s', v.view_name);
     ELSE
+      started := clock_timestamp();
       EXECUTE format('REFRESH MATERIALIZED VIEW %s', v.view_name);
     END IF;
-    PERFORM lifecycle._record_refresh(run, previous);
+    PERFORM lifecycle._record_refresh(run, previous, clock_timestamp() - started);
     RETURN NULL;
   EXCEPTION WHEN OTHERS OR query_canceled THEN
     GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL,
