@@ -219,12 +219,35 @@ COMMENT ON FUNCTION lifecycle._customer_facts(lifecycle.segment_views, date) IS
 -- (src/facts.c): its fits, so that a refresh records the fits it predicted
 -- with instead of fitting twice, and the rows it read and its phases' time.
 CREATE FUNCTION lifecycle._last_facts(view_name text)
-  RETURNS TABLE (purchases lifecycle.bgnbd, spend lifecycle.gammagamma, rows_read bigint,
-                 read_time interval, score_time interval, fit_time interval, write_time interval)
+  RETURNS TABLE (purchases lifecycle.bgnbd, spend lifecycle.gammagamma, customers bigint, guest_orders bigint,
+                 rows_read bigint, read_time interval, score_time interval, fit_time interval,
+                 write_time interval)
   LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE ROWS 1
   AS 'MODULE_PATHNAME', 'last_facts_sql';
 COMMENT ON FUNCTION lifecycle._last_facts(text) IS
-  'Internal: the fits, rows read and phase times of the last computation of a segment view''s facts in this backend (then forgotten)';
+  'Internal: the fits, customers, guest order rows, rows read and phase times of the last computation of a segment view''s facts in this backend';
+
+CREATE FUNCTION lifecycle._last_transitions(view_name text)
+  RETURNS TABLE (from_stage text, to_stage text, customers bigint)
+  LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE ROWS 20
+  AS 'MODULE_PATHNAME', 'last_transitions_sql';
+COMMENT ON FUNCTION lifecycle._last_transitions(text) IS
+  'Internal: customers by stage before and after the last computation of a segment view''s facts in this backend (NULL: new to or gone from the view)';
+
+-- Whether a segment view computes its facts with its settings row (made
+-- under 1.1 or later), and so counts its own transitions.
+CREATE FUNCTION lifecycle._counts_own_transitions(view regclass) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                   JOIN pg_catalog.pg_rewrite w ON w.oid OPERATOR(pg_catalog.=) d.objid
+                  WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+                    AND w.ev_class OPERATOR(pg_catalog.=) _counts_own_transitions.view
+                    AND d.refobjid OPERATOR(pg_catalog.=)
+                        'lifecycle._customer_facts(lifecycle.segment_views, date)'::pg_catalog.regprocedure);
+END;
+COMMENT ON FUNCTION lifecycle._counts_own_transitions(regclass) IS
+  'Internal: whether a segment view''s facts function counts its transitions (views made since 1.1)';
 
 -- The one validator of a settings row (src/settings.c), run on every INSERT
 -- and UPDATE of lifecycle.segment_views and again at every refresh.
@@ -559,37 +582,50 @@ COMMENT ON FUNCTION lifecycle._create_companions(lifecycle.segment_views) IS
   'Internal: create the BI companion views of a segment view';
 
 -- After a build or refresh (which took refresh_time): the run's row counts,
--- stage and segment counts, phase times and, given the view's previous
--- contents (a table of customer and stage), the transitions since then.
+-- stage and segment counts, phase times and the transitions since the last
+-- refresh: counted by the facts function, or, for views made under 1.0,
+-- from their previous contents copied into a table of customer and stage.
 CREATE FUNCTION lifecycle._record_refresh(run bigint, previous regclass, refresh_time interval) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   r lifecycle.refresh_runs;
   v lifecycle.segment_views;
+  facts record;
+  counted boolean;
   n bigint;
   day date;
   guests bigint;
-  facts record;
   started timestamptz := clock_timestamp();
 BEGIN
   SELECT * INTO STRICT r FROM lifecycle.refresh_runs WHERE run_id = run;
-  SELECT * INTO facts FROM lifecycle._last_facts(r.view_name);
   SELECT * INTO STRICT v FROM lifecycle.segment_views WHERE view_name = r.view_name;
+  SELECT * INTO facts FROM lifecycle._last_facts(r.view_name);
+  counted := FOUND;
+  IF counted THEN
+    n := facts.customers;
+    guests := facts.guest_orders;
+    day := coalesce(v.as_of, lifecycle.local_day(now(), v.time_zone));
+  ELSE
+    -- a view made under 1.0
+    EXECUTE format('SELECT count(*), max(as_of) FROM %s', v.view_name) INTO n, day;
+    EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL', v.orders, v.customer_column) INTO guests;
+  END IF;
 
-  EXECUTE format('SELECT count(*), max(as_of) FROM %s', v.view_name) INTO n, day;
-  EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL', v.orders, v.customer_column) INTO guests;
-  EXECUTE format('INSERT INTO lifecycle.stage_history
-                  SELECT %s, stage::lifecycle.stage, count(*), sum(monetary) FROM %s GROUP BY stage', run, v.view_name);
-  EXECUTE format('INSERT INTO lifecycle.segment_history
-                  SELECT %s, segment, count(*), sum(monetary) FROM %s WHERE segment IS NOT NULL GROUP BY segment',
-                 run, v.view_name);
+  -- stage and segment counts in one pass over the view
+  EXECUTE format('WITH g AS MATERIALIZED (
+                    SELECT grouping(stage) AS by_segment, stage, segment, count(*) AS n, sum(monetary) AS revenue
+                      FROM %s GROUP BY GROUPING SETS ((stage), (segment))),
+                  s AS (INSERT INTO lifecycle.stage_history
+                        SELECT %s, stage::lifecycle.stage, n, revenue FROM g WHERE by_segment = 0)
+                  INSERT INTO lifecycle.segment_history
+                  SELECT %s, segment, n, revenue FROM g WHERE by_segment = 1 AND segment IS NOT NULL',
+                 v.view_name, run, run);
 
   IF v.models THEN
     -- the fits the view's facts were predicted with, made once
-    IF facts IS NOT NULL THEN
+    IF counted THEN
       INSERT INTO lifecycle.model_history VALUES (run, facts.purchases, facts.spend);
     ELSE
-      -- a view made under 1.0 computes its facts without keeping its fits
       EXECUTE format('INSERT INTO lifecycle.model_history
                       SELECT %s, lifecycle.bgnbd_fit(btyd_frequency, btyd_recency, btyd_t),
                              lifecycle.gammagamma_fit(btyd_frequency, btyd_monetary_value::double precision)
@@ -602,6 +638,10 @@ BEGIN
                     SELECT %s, p.stage::lifecycle.stage, c.stage::lifecycle.stage, count(*)
                       FROM %s p FULL JOIN %s c ON c.%I = p.customer
                      GROUP BY p.stage, c.stage', run, previous, v.view_name, v.customer_column);
+  ELSE
+    INSERT INTO lifecycle.transition_history
+    SELECT run, t.from_stage::lifecycle.stage, t.to_stage::lifecycle.stage, t.customers
+      FROM lifecycle._last_transitions(r.view_name) t;
   END IF;
 
   UPDATE lifecycle.refresh_runs u
@@ -807,7 +847,7 @@ BEGIN
   BEGIN
     PERFORM set_config('lock_timeout', (extract(epoch FROM v.lock_timeout) * 1000)::bigint::text, true);
     IF (SELECT c.relispopulated FROM pg_class c WHERE c.oid = v.view_name::regclass) THEN
-      IF v.keep_transitions THEN
+      IF v.keep_transitions AND NOT lifecycle._counts_own_transitions(v.view_name::regclass) THEN
         EXECUTE format('CREATE TEMPORARY TABLE lifecycle_previous_stages ON COMMIT DROP AS SELECT %I AS customer, stage FROM %s',
                        v.customer_column, v.view_name);
         previous := 'pg_temp.lifecycle_previous_stages'::regclass;

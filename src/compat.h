@@ -17,6 +17,13 @@
 #include "varatt.h"
 #endif
 
+/* A qualified name's parts; PostgreSQL 16 added a soft-error context. */
+#if PG_VERSION_NUM >= 160000
+#define string_to_qualified_name_list(string) stringToQualifiedNameList(string, NULL)
+#else
+#define string_to_qualified_name_list(string) stringToQualifiedNameList(string)
+#endif
+
 #if PG_VERSION_NUM < 170000
 /* PostgreSQL 17's reader over bytes we do not own. */
 static inline void

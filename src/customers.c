@@ -51,6 +51,7 @@ typedef struct CustomerEntry
 	Datum		key;
 	uint32		hash;
 	char		status;
+	int8		previous_stage; /* -1: not in the previous contents */
 	RfmAggState *state;
 } CustomerEntry;
 
@@ -112,10 +113,11 @@ typedef struct FactsScan
 	Oid			time_type;
 	const pg_tz *zone;			/* for timestamptz order times */
 	bool		order_rows;		/* rows are orders, not just customers */
+	bool		previous_rows;	/* rows are (customer, stage) of the previous contents */
 	MemoryContext mcxt;			/* keys and states */
 	MemoryContext batch_mcxt;	/* what the batch's rows point to */
 	MemoryContext row_mcxt;		/* reset after each row */
-	int64		rows;			/* order rows read */
+	CustomerCounts *counts;
 	int			nbatch;
 	BatchRow	batch[BATCH_ROWS];
 } FactsScan;
@@ -156,6 +158,7 @@ batch_flush(FactsScan *scan)
 
 			entry->key = datumCopy(row->key, scan->key.byval, scan->key.len);
 			entry->state = NULL;
+			entry->previous_stage = -1;
 			MemoryContextSwitchTo(old);
 		}
 		if (row->order && entry->state == NULL)
@@ -216,17 +219,42 @@ batch_add(FactsScan *scan, const Datum *values, const bool *nulls)
 		batch_flush(scan);
 }
 
-/* Add a received row to the batch, its temporary allocations freed after it. */
+/*
+ * A row of the previous contents: its customer's previous stage, or, for a
+ * customer no longer there, a count of those gone.
+ */
+static void
+previous_row(FactsScan *scan, const Datum *values, const bool *nulls)
+{
+	Stage		stage = stage_of_label(TextDatumGetCString(values[1]));
+	CustomerEntry *entry = customers_lookup(scan->customers, values[0]);
+
+	if (entry != NULL)
+		entry->previous_stage = (int8) stage;
+	else
+		scan->counts->gone[stage]++;
+}
+
+/*
+ * Take a received row: an order or customer row into the batch (an order
+ * row without a customer only counted), a row of the previous contents to
+ * its customer; temporary allocations are freed after it.
+ */
 static void
 scan_row(FactsScan *scan, const Datum *values, const bool *nulls)
 {
 	MemoryContext old = MemoryContextSwitchTo(scan->row_mcxt);
 
-	batch_add(scan, values, nulls);
+	if (scan->previous_rows)
+		previous_row(scan, values, nulls);
+	else if (scan->order_rows && nulls[0])
+		scan->counts->guests++;
+	else
+		batch_add(scan, values, nulls);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(scan->row_mcxt);
-	if (scan->order_rows && ++scan->rows % PROGRESS_EVERY_ROWS == 0)
-		progress_phase(PHASE_READ, scan->rows, scan->customers->members);
+	if (scan->order_rows && ++scan->counts->rows % PROGRESS_EVERY_ROWS == 0)
+		progress_phase(PHASE_READ, scan->counts->rows, scan->customers->members);
 }
 
 static bool
@@ -406,6 +434,7 @@ collect_customers(customers_hash *table, MemoryContext mcxt, int64 *count)
 	{
 		customers[n].key = entry->key;
 		customers[n].state = entry->state;
+		customers[n].previous_stage = entry->previous_stage;
 		n++;
 	}
 	*count = n;
@@ -413,8 +442,9 @@ collect_customers(customers_hash *table, MemoryContext mcxt, int64 *count)
 }
 
 /*
- * Read the order rows up to the end of the as-of day, and the keys of the
- * customers relation if there is one, into the scan's table.
+ * Read the order rows up to the end of the as-of day (counting those without
+ * a customer), the keys of the customers relation if there is one, and the
+ * previous contents' stages if asked, into the scan's table.
  */
 static void
 scan_relations(const OrderSource *source, FactsScan *scan, Datum day_end)
@@ -428,9 +458,9 @@ scan_relations(const OrderSource *source, FactsScan *scan, Datum day_end)
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "SELECT x.%s, x.%s, x.%s::pg_catalog.numeric FROM %s x"
-					 " WHERE x.%s IS NOT NULL AND x.%s OPERATOR(pg_catalog.<) $1",
+					 " WHERE x.%s OPERATOR(pg_catalog.<) $1",
 					 customer, time, quote_identifier(source->amount_column),
-					 relation_sql_name(source->orders), customer, time);
+					 relation_sql_name(source->orders), time);
 	scan->order_rows = true;
 	scan_query(scan, sql.data, scan->time_type, day_end);
 	batch_flush(scan);
@@ -445,6 +475,15 @@ scan_relations(const OrderSource *source, FactsScan *scan, Datum day_end)
 		scan->order_rows = false;
 		scan_query(scan, sql.data, InvalidOid, (Datum) 0);
 		batch_flush(scan);
+	}
+	if (OidIsValid(source->previous))
+	{
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "SELECT v.%s, v.stage::pg_catalog.text FROM %s v",
+						 customer, relation_sql_name(source->previous));
+		scan->order_rows = false;
+		scan->previous_rows = true;
+		scan_query(scan, sql.data, InvalidOid, (Datum) 0);
 	}
 	SPI_finish();
 }
@@ -505,11 +544,12 @@ order_time_type(const OrderSource *source)
 /*
  * Every customer of the orders up to the end of the as-of day (and every key
  * of the customers relation, if given) with the rfm_agg state of its orders,
- * in one array; keys, states and array live in mcxt.  *rows: the order rows
- * read.
+ * and its stage in source->previous if given, in one array; keys, states
+ * and array live in mcxt.  *counts: the order rows read, those without a
+ * customer, and the previous rows of customers no longer there.
  */
 Customer *
-read_customers(const OrderSource *source, MemoryContext mcxt, int64 *count, int64 *rows)
+read_customers(const OrderSource *source, MemoryContext mcxt, int64 *count, CustomerCounts *counts)
 {
 	FactsScan	scan;
 	Oid			key_collation;
@@ -523,6 +563,8 @@ read_customers(const OrderSource *source, MemoryContext mcxt, int64 *count, int6
 	scan.pub.rDestroy = scan_destroy;
 	scan.pub.mydest = DestNone;
 	scan.mcxt = mcxt;
+	memset(counts, 0, sizeof(CustomerCounts));
+	scan.counts = counts;
 	scan.batch_mcxt = AllocSetContextCreate(mcxt, "lifecycle order batch", ALLOCSET_DEFAULT_SIZES);
 	scan.row_mcxt = AllocSetContextCreate(mcxt, "lifecycle order row", ALLOCSET_DEFAULT_SIZES);
 	scan.key.type = column_type(source->orders, source->customer_column, &key_collation);
@@ -534,7 +576,6 @@ read_customers(const OrderSource *source, MemoryContext mcxt, int64 *count, int6
 	scan.customers = customers_create(mcxt, 1024, &scan.key);
 
 	scan_relations(source, &scan, day_end);
-	*rows = scan.rows;
 	customers = collect_customers(scan.customers, mcxt, count);
 	customers_destroy(scan.customers);
 	MemoryContextDelete(scan.batch_mcxt);

@@ -10,6 +10,7 @@
 
 #include "utils/date.h"
 
+#include "stage.h"
 #include "summary.h"
 
 /* Where the orders are, and which of them count. */
@@ -23,14 +24,24 @@ typedef struct OrderSource
 	const char *customers_key;
 	text	   *time_zone;		/* whose days count */
 	DateADT		as_of;			/* orders up to the end of this day count */
+	Oid			previous;		/* the segment view's previous contents, or InvalidOid */
 } OrderSource;
 
-/* A customer: the key, and the summary state of its orders. */
+/* A customer: the key, the summary state of its orders, its previous stage. */
 typedef struct Customer
 {
 	Datum		key;
 	RfmAggState *state;			/* NULL: no order rows */
+	int8		previous_stage; /* its Stage in source->previous; -1: not there */
 } Customer;
+
+/* What reading the rows counted besides the customers. */
+typedef struct CustomerCounts
+{
+	int64		rows;			/* order rows read */
+	int64		guests;			/* order rows without a customer key */
+	int64		gone[STAGE_COUNT];	/* previous rows, by stage, of keys no longer there */
+} CustomerCounts;
 
 #if defined(__GNUC__)
 #define prefetch(address) __builtin_prefetch(address)
@@ -61,6 +72,7 @@ prefetch_ahead(const Customer *customers, int64 n, int64 i)
 extern Oid	order_source_key_type(const OrderSource *source);
 extern Oid	order_time_type(const OrderSource *source);
 extern void order_source_check(const OrderSource *source);
-extern Customer *read_customers(const OrderSource *source, MemoryContext mcxt, int64 *count, int64 *rows);
+extern Customer *read_customers(const OrderSource *source, MemoryContext mcxt, int64 *count,
+								 CustomerCounts *counts);
 
 #endif

@@ -38,7 +38,11 @@
 #include "funcapi.h"
 #include "utils/tuplestore.h"
 #include "miscadmin.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "utils/builtins.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -46,6 +50,7 @@
 
 #include "args.h"
 #include "breaks.h"
+#include "compat.h"
 #include "customers.h"
 #include "models.h"
 #include "numeric_double.h"
@@ -188,6 +193,12 @@ facts_columns(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/*
+ * Customers by stage in the view's previous contents (row 0: not there) and
+ * stage now (column 0: no longer there).
+ */
+typedef int64 Transitions[STAGE_COUNT + 1][STAGE_COUNT + 1];
+
 /* What every result row is computed with. */
 typedef struct FactsOutput
 {
@@ -222,7 +233,10 @@ static struct
 	bool		fitted;
 	ModelFit	purchases;
 	ModelFit	spend;
-	int64		rows;
+	CustomerCounts counts;
+	int64		customers;
+	bool		moved;			/* moves counted: the view had previous contents */
+	Transitions moves;
 	double		seconds[PHASE_COUNT];
 } last_facts;
 
@@ -250,8 +264,11 @@ forget_facts(void)
 
 /* Remember what computing a view's facts made. */
 static void
-remember_facts(const char *view_name, const FactsOutput *out)
+remember_facts(const ViewSettings *settings, const FactsOutput *out, const CustomerCounts *counts,
+			   int64 customers, Transitions moves)
 {
+	int64		rows;
+
 	forget_facts();
 	last_facts.fitted = out->models;
 	if (out->models)
@@ -259,8 +276,14 @@ remember_facts(const char *view_name, const FactsOutput *out)
 		keep_fit(&last_facts.purchases, &out->purchases);
 		keep_fit(&last_facts.spend, &out->spend);
 	}
-	progress_last(&last_facts.rows, last_facts.seconds);
-	last_facts.view_name = MemoryContextStrdup(TopMemoryContext, view_name);
+	last_facts.counts = *counts;
+	last_facts.customers = customers;
+	last_facts.moved = OidIsValid(settings->source.previous);
+	memcpy(last_facts.moves, moves, sizeof(Transitions));
+	for (int s = 0; s < STAGE_COUNT; s++)
+		last_facts.moves[s + 1][0] = counts->gone[s];
+	progress_last(&rows, last_facts.seconds);
+	last_facts.view_name = MemoryContextStrdup(TopMemoryContext, settings->view_name);
 }
 
 /* A fit as a model composite of the given type, or NULL when there is none. */
@@ -296,8 +319,8 @@ last_facts_sql(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *view_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	Datum		values[3 + PHASE_COUNT];
-	bool		nulls[3 + PHASE_COUNT] = {0};
+	Datum		values[5 + PHASE_COUNT];
+	bool		nulls[5 + PHASE_COUNT] = {0};
 	TupleDesc	desc;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -306,11 +329,44 @@ last_facts_sql(PG_FUNCTION_ARGS)
 	desc = rsinfo->setDesc;
 	values[0] = fit_datum(&last_facts.purchases, TupleDescAttr(desc, 0)->atttypid, last_facts.fitted, &nulls[0]);
 	values[1] = fit_datum(&last_facts.spend, TupleDescAttr(desc, 1)->atttypid, last_facts.fitted, &nulls[1]);
-	values[2] = Int64GetDatum(last_facts.rows);
+	values[2] = Int64GetDatum(last_facts.customers);
+	values[3] = Int64GetDatum(last_facts.counts.guests);
+	values[4] = Int64GetDatum(last_facts.counts.rows);
 	for (int i = 0; i < PHASE_COUNT; i++)
-		values[3 + i] = seconds_interval(last_facts.seconds[i]);
+		values[5 + i] = seconds_interval(last_facts.seconds[i]);
 	tuplestore_putvalues(rsinfo->setResult, desc, values, nulls);
-	forget_facts();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(last_transitions_sql);
+/*
+ * lifecycle._last_transitions(view_name): the customers of this backend's
+ * last computation of that view's facts by stage before (NULL: new to the
+ * view) and now (NULL: gone from it), one row per pair with customers; no
+ * rows unless that computation had the view's previous contents.
+ */
+Datum
+last_transitions_sql(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *view_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (last_facts.view_name == NULL || strcmp(last_facts.view_name, view_name) != 0 || !last_facts.moved)
+		return (Datum) 0;
+	for (int from = 0; from <= STAGE_COUNT; from++)
+		for (int to = 0; to <= STAGE_COUNT; to++)
+		{
+			Datum		values[3];
+			bool		nulls[3] = {from == 0, to == 0, false};
+
+			if (last_facts.moves[from][to] == 0)
+				continue;
+			values[0] = from == 0 ? (Datum) 0 : CStringGetTextDatum(stage_labels[from - 1]);
+			values[1] = to == 0 ? (Datum) 0 : CStringGetTextDatum(stage_labels[to - 1]);
+			values[2] = Int64GetDatum(last_facts.moves[from][to]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
 	return (Datum) 0;
 }
 
@@ -464,13 +520,14 @@ predict(const FactsOutput *out, Datum *values, bool *nulls)
 	}
 }
 
-/* A customer's result row, in the current memory context. */
-static void
+/* A customer's result row, in the current memory context; returns its stage. */
+static Stage
 fact_row(const Customer *customer, const FactsOutput *out, Datum *values, bool *nulls)
 {
 	RfmFacts	facts;
 	Numeric		numeric;
 	double		metrics[METRIC_COUNT];
+	Stage		stage;
 
 	memset(nulls, true, F_NATTS * sizeof(bool));
 	values[F_CUSTOMER] = customer->key;
@@ -479,10 +536,11 @@ fact_row(const Customer *customer, const FactsOutput *out, Datum *values, bool *
 	if (customer->state == NULL || !rfm_state_facts(customer->state, &facts))
 	{
 		values[F_STAGE] = out->stages[STAGE_PROSPECT];
-		return;
+		return STAGE_PROSPECT;
 	}
 	rfm_check_days_as_of(&facts.days, out->as_of);
-	values[F_STAGE] = out->stages[stage_of(&out->policy, &facts.days, out->as_of)];
+	stage = stage_of(&out->policy, &facts.days, out->as_of);
+	values[F_STAGE] = out->stages[stage];
 	values[F_ORDERS] = Int64GetDatum(facts.days.orders);
 	values[F_PURCHASE_DAYS] = Int32GetDatum(facts.days.purchase_days);
 	values[F_MONETARY] = NumericGetDatum(facts.monetary);
@@ -497,7 +555,7 @@ fact_row(const Customer *customer, const FactsOutput *out, Datum *values, bool *
 	nulls[F_AOV] = numeric == NULL;
 	values[F_AOV] = NumericGetDatum(numeric);
 	if (facts.days.purchase_days == 0)
-		return;
+		return stage;
 	values[F_FIRST_PURCHASE] = DateADTGetDatum(facts.days.first_purchase);
 	values[F_LAST_PURCHASE] = DateADTGetDatum(facts.days.last_purchase);
 	nulls[F_FIRST_PURCHASE] = nulls[F_LAST_PURCHASE] = false;
@@ -523,12 +581,16 @@ fact_row(const Customer *customer, const FactsOutput *out, Datum *values, bool *
 	}
 	if (out->models)
 		predict(out, values, nulls);
+	return stage;
 }
 
-/* The result rows, one per customer, in a tuplestore. */
+/*
+ * The result rows, one per customer, in a tuplestore; each customer counted
+ * in *moves from its previous stage to its stage now.
+ */
 static Tuplestorestate *
 write_rows(const Customer *customers, int64 n, const FactsOutput *out, TupleDesc desc,
-		   MemoryContext store_mcxt, MemoryContext row_mcxt)
+		   MemoryContext store_mcxt, MemoryContext row_mcxt, Transitions moves)
 {
 	MemoryContext old = MemoryContextSwitchTo(store_mcxt);
 	Tuplestorestate *store = tuplestore_begin_heap(true, false, work_mem);
@@ -542,7 +604,7 @@ write_rows(const Customer *customers, int64 n, const FactsOutput *out, TupleDesc
 		CHECK_FOR_INTERRUPTS();
 		prefetch_ahead(customers, n, i);
 		old = MemoryContextSwitchTo(row_mcxt);
-		fact_row(&customers[i], out, values, nulls);
+		moves[customers[i].previous_stage + 1][fact_row(&customers[i], out, values, nulls) + 1]++;
 		tuplestore_putvalues(store, desc, values, nulls);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(row_mcxt);
@@ -613,7 +675,7 @@ facts_output_init(const ViewSettings *settings, FactsOutput *out)
  * the header describes.
  */
 static Datum
-facts_rows(FunctionCallInfo fcinfo, ViewSettings *settings, const char *view_name)
+facts_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	FactsOutput out;
@@ -622,7 +684,8 @@ facts_rows(FunctionCallInfo fcinfo, ViewSettings *settings, const char *view_nam
 				old;
 	Customer   *customers;
 	int64		ncustomers;
-	int64		rows;
+	CustomerCounts counts;
+	Transitions moves = {{0}};
 	TupleDesc	desc;
 
 	settings_check(settings);
@@ -637,28 +700,61 @@ facts_rows(FunctionCallInfo fcinfo, ViewSettings *settings, const char *view_nam
 	mcxt = AllocSetContextCreate(CurrentMemoryContext, "lifecycle customer facts", ALLOCSET_DEFAULT_SIZES);
 	row_mcxt = AllocSetContextCreate(mcxt, "lifecycle customer facts row", ALLOCSET_DEFAULT_SIZES);
 	progress_phase(PHASE_READ, 0, 0);
-	customers = read_customers(&settings->source, mcxt, &ncustomers, &rows);
-	progress_phase(PHASE_SCORE, rows, ncustomers);
+	customers = read_customers(&settings->source, mcxt, &ncustomers, &counts);
+	progress_phase(PHASE_SCORE, counts.rows, ncustomers);
 	score_breaks(customers, ncustomers, &out, row_mcxt);
 	if (out.models)
 	{
-		progress_phase(PHASE_FIT, rows, ncustomers);
+		progress_phase(PHASE_FIT, counts.rows, ncustomers);
 		fit_models(customers, ncustomers, &out, row_mcxt);
 	}
-	progress_phase(PHASE_WRITE, rows, ncustomers);
+	progress_phase(PHASE_WRITE, counts.rows, ncustomers);
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	desc = CreateTupleDescCopy(rsinfo->expectedDesc);
 	MemoryContextSwitchTo(old);
 	stage_enum_values(TupleDescAttr(desc, F_STAGE)->atttypid, out.stages);
 	rsinfo->setResult = write_rows(customers, ncustomers, &out, desc,
-								   rsinfo->econtext->ecxt_per_query_memory, row_mcxt);
-	progress_done(rows);
-	if (view_name != NULL)
-		remember_facts(view_name, &out);
+								   rsinfo->econtext->ecxt_per_query_memory, row_mcxt, moves);
+	progress_done(counts.rows);
+	if (settings->view_name != NULL)
+		remember_facts(settings, &out, &counts, ncustomers, moves);
 	rsinfo->setDesc = desc;
 	rsinfo->returnMode = SFRM_Materialize;
 	MemoryContextDelete(mcxt);
 	return (Datum) 0;
+}
+
+/* Whether a materialized view has contents (not created or refreshed WITH NO DATA). */
+static bool
+matview_populated(Oid view)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(view));
+	bool		populated;
+
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	populated = ((Form_pg_class) GETSTRUCT(tuple))->relispopulated;
+	ReleaseSysCache(tuple);
+	return populated;
+}
+
+/*
+ * The view itself while it is refreshed, whose contents are still the
+ * previous refresh's, when its settings keep transitions and it has
+ * contents; InvalidOid otherwise (the first build).
+ */
+static Oid
+previous_contents(const ViewSettings *settings)
+{
+	Oid			view;
+
+	if (!settings->keep_transitions)
+		return InvalidOid;
+	view = RangeVarGetRelid(makeRangeVarFromNameList(string_to_qualified_name_list(settings->view_name)),
+							NoLock, true);
+	if (!OidIsValid(view) || get_rel_relkind(view) != RELKIND_MATVIEW || !matview_populated(view))
+		return InvalidOid;
+	return view;
 }
 
 PG_FUNCTION_INFO_V1(view_facts);
@@ -681,7 +777,8 @@ view_facts(PG_FUNCTION_ARGS)
 				 errhint("Only the view's owner (or a member of its role) refreshes it.")));
 	settings_from_row(PG_GETARG_HEAPTUPLEHEADER(0), &settings);
 	settings.source.as_of = DatumGetDateADT(required_arg(fcinfo, 1, "as_of", NULL));
-	return facts_rows(fcinfo, &settings, settings.view_name);
+	settings.source.previous = previous_contents(&settings);
+	return facts_rows(fcinfo, &settings);
 }
 
 PG_FUNCTION_INFO_V1(customer_facts);
@@ -696,5 +793,5 @@ customer_facts(PG_FUNCTION_ARGS)
 	ViewSettings settings;
 
 	settings_from_args(fcinfo, &settings);
-	return facts_rows(fcinfo, &settings, NULL);
+	return facts_rows(fcinfo, &settings);
 }

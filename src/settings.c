@@ -83,6 +83,7 @@ settings_from_row(HeapTupleHeader row, ViewSettings *settings)
 	settings->frequency_basis = required_text(row, "frequency_basis");
 	settings->btyd_unit = required_text(row, "btyd_unit");
 	settings->models = DatumGetBool(required(row, "models"));
+	settings->keep_transitions = DatumGetBool(required(row, "keep_transitions"));
 	settings->prediction_days = DatumGetInt32(required(row, "prediction_days"));
 	settings->clv_periods = DatumGetInt32(required(row, "clv_periods"));
 	settings->clv_period_days = DatumGetInt32(required(row, "clv_period_days"));

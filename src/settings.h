@@ -25,6 +25,7 @@ typedef struct ViewSettings
 	const char *frequency_basis;
 	const char *btyd_unit;
 	bool		models;
+	bool		keep_transitions;
 	int32		prediction_days;
 	int32		clv_periods;
 	int32		clv_period_days;

@@ -168,3 +168,16 @@ rfm_stage(PG_FUNCTION_ARGS)
 	rfm_read_days_as_of(PG_GETARG_HEAPTUPLEHEADER(0), as_of, &days);
 	PG_RETURN_DATUM(stage_datum(fcinfo, stage_of(&policy, &days, as_of)));
 }
+
+/* The stage a label names; an error for any other text. */
+Stage
+stage_of_label(const char *label)
+{
+	for (int i = 0; i < STAGE_COUNT; i++)
+		if (strcmp(stage_labels[i], label) == 0)
+			return (Stage) i;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("\"%s\" is not a lifecycle stage", label)));
+	return STAGE_PROSPECT;		/* keep compiler quiet */
+}

@@ -38,5 +38,6 @@ typedef struct StagePolicy
 extern void stage_policy_check(const StagePolicy *policy);
 extern Stage stage_of(const StagePolicy *policy, const RfmDays *days, DateADT as_of);
 extern void stage_enum_values(Oid enum_type, Datum *values);
+extern Stage stage_of_label(const char *label);
 
 #endif
