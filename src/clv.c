@@ -19,6 +19,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
+#include "compat.h"
 #include "models.h"
 
 /* Error unless the discounting arguments make sense. */

@@ -43,6 +43,7 @@
 
 #include "args.h"
 #include "breaks.h"
+#include "compat.h"
 #include "customers.h"
 #include "models.h"
 #include "numeric_double.h"
