@@ -5,7 +5,7 @@
 \set QUIET on
 SET client_min_messages = warning;
 
-SELECT coalesce(nullif(:'as_of', ''), (now() AT TIME ZONE :'zone')::date::text)::date AS as_of_day \gset
+SELECT coalesce(nullif(:'as_of', ''), lifecycle.local_day(now(), :'zone')::text)::date AS as_of_day \gset
 SELECT (:'as_of_day'::date - 90) AS earlier_day \gset
 
 -- Build the view as of 90 days earlier, then move it to the as-of day: the

@@ -12,7 +12,9 @@ CREATE TABLE lifecycle.segment_rules (
   m_min    integer,
   m_max    integer,
   shipped  boolean NOT NULL DEFAULT false,
-  PRIMARY KEY (rule_set, position),
+  owner    regrole DEFAULT pg_catalog.quote_ident(CURRENT_USER)::pg_catalog.regrole,
+  CONSTRAINT segment_rules_position_key UNIQUE NULLS NOT DISTINCT (owner, rule_set, position),
+  CONSTRAINT segment_rules_owned CHECK (shipped = (owner IS NULL)),
   CONSTRAINT segment_rules_scores_1_to_5 CHECK (
     r_min BETWEEN 1 AND 5 AND r_max BETWEEN 1 AND 5 AND
     f_min BETWEEN 1 AND 5 AND f_max BETWEEN 1 AND 5 AND
@@ -22,7 +24,7 @@ CREATE TABLE lifecycle.segment_rules (
   CONSTRAINT segment_rules_named CHECK (rule_set <> '' AND segment <> '')
 );
 COMMENT ON TABLE lifecycle.segment_rules IS
-  'Ordered rules that name RFM score combinations; within a rule set the first matching rule (lowest position) wins, no match is Others. Add rule sets with INSERT; pg_dump keeps them';
+  'Ordered rules that name RFM score combinations; within a rule set the first matching rule (lowest position) wins, no match is Others. Every role adds its own rule sets with INSERT and sees only its own and the shipped ones; pg_dump keeps them';
 COMMENT ON COLUMN lifecycle.segment_rules.rule_set IS 'Name of the rule set (default and classic are shipped)';
 COMMENT ON COLUMN lifecycle.segment_rules.position IS 'Order of evaluation within the rule set: lowest first';
 COMMENT ON COLUMN lifecycle.segment_rules.segment IS 'Segment name given to the scores this rule matches';
@@ -33,31 +35,32 @@ COMMENT ON COLUMN lifecycle.segment_rules.f_max IS 'Highest frequency score matc
 COMMENT ON COLUMN lifecycle.segment_rules.m_min IS 'Lowest monetary score matched (inclusive); NULL = 1';
 COMMENT ON COLUMN lifecycle.segment_rules.m_max IS 'Highest monetary score matched (inclusive); NULL = 5';
 COMMENT ON COLUMN lifecycle.segment_rules.shipped IS 'True for the rule sets installed by the extension (read-only; pg_dump leaves them to CREATE EXTENSION)';
+COMMENT ON COLUMN lifecycle.segment_rules.owner IS 'The role whose rule set this is (NULL for the shipped ones); a role''s views and calls see its own rule sets and the shipped ones';
 
 -- default: the rfm package's documented rules.
 INSERT INTO lifecycle.segment_rules
-  (rule_set, position, segment, r_min, r_max, f_min, f_max, m_min, m_max, shipped) VALUES
-  ('default',  1, 'Champions',          5, 5, 5, 5, 5, 5, true),
-  ('default',  2, 'Potential Loyalist', 3, 5, 3, 5, 2, 5, true),
-  ('default',  3, 'Loyal Customers',    2, 4, 2, 4, 2, 4, true),
-  ('default',  4, 'Promising',          3, 4, 1, 3, 3, 5, true),
-  ('default',  5, 'New Customers',      4, 5, 1, 3, 1, 5, true),
-  ('default',  6, 'Can''t Lose Them',   1, 2, 3, 4, 4, 5, true),
-  ('default',  7, 'At Risk',            1, 2, 2, 5, 4, 5, true),
-  ('default',  8, 'Need Attention',     1, 3, 3, 5, 3, 5, true),
-  ('default',  9, 'About To Sleep',     2, 3, 1, 3, 1, 4, true),
-  ('default', 10, 'Lost',               1, 1, 1, 5, 1, 5, true),
+  (rule_set, position, segment, r_min, r_max, f_min, f_max, m_min, m_max, shipped, owner) VALUES
+  ('default',  1, 'Champions',          5, 5, 5, 5, 5, 5, true, NULL),
+  ('default',  2, 'Potential Loyalist', 3, 5, 3, 5, 2, 5, true, NULL),
+  ('default',  3, 'Loyal Customers',    2, 4, 2, 4, 2, 4, true, NULL),
+  ('default',  4, 'Promising',          3, 4, 1, 3, 3, 5, true, NULL),
+  ('default',  5, 'New Customers',      4, 5, 1, 3, 1, 5, true, NULL),
+  ('default',  6, 'Can''t Lose Them',   1, 2, 3, 4, 4, 5, true, NULL),
+  ('default',  7, 'At Risk',            1, 2, 2, 5, 4, 5, true, NULL),
+  ('default',  8, 'Need Attention',     1, 3, 3, 5, 3, 5, true, NULL),
+  ('default',  9, 'About To Sleep',     2, 3, 1, 3, 1, 4, true, NULL),
+  ('default', 10, 'Lost',               1, 1, 1, 5, 1, 5, true, NULL),
 -- classic: the rule set of the rfm package's own tests.
-  ('classic',  1, 'Champions',          4, 5, 4, 5, 4, 5, true),
-  ('classic',  2, 'Loyal Customers',    2, 5, 3, 5, 3, 5, true),
-  ('classic',  3, 'Potential Loyalist', 3, 5, 1, 3, 1, 3, true),
-  ('classic',  4, 'New Customers',      4, 5, 1, 1, 1, 1, true),
-  ('classic',  5, 'Promising',          3, 4, 1, 1, 1, 1, true),
-  ('classic',  6, 'Need Attention',     2, 3, 2, 3, 2, 3, true),
-  ('classic',  7, 'About To Sleep',     2, 3, 1, 2, 1, 2, true),
-  ('classic',  8, 'At Risk',            1, 2, 2, 5, 2, 5, true),
-  ('classic',  9, 'Can''t Lose Them',   1, 1, 4, 5, 4, 5, true),
-  ('classic', 10, 'Lost',               1, 2, 1, 2, 1, 2, true);
+  ('classic',  1, 'Champions',          4, 5, 4, 5, 4, 5, true, NULL),
+  ('classic',  2, 'Loyal Customers',    2, 5, 3, 5, 3, 5, true, NULL),
+  ('classic',  3, 'Potential Loyalist', 3, 5, 1, 3, 1, 3, true, NULL),
+  ('classic',  4, 'New Customers',      4, 5, 1, 1, 1, 1, true, NULL),
+  ('classic',  5, 'Promising',          3, 4, 1, 1, 1, 1, true, NULL),
+  ('classic',  6, 'Need Attention',     2, 3, 2, 3, 2, 3, true, NULL),
+  ('classic',  7, 'About To Sleep',     2, 3, 1, 2, 1, 2, true, NULL),
+  ('classic',  8, 'At Risk',            1, 2, 2, 5, 2, 5, true, NULL),
+  ('classic',  9, 'Can''t Lose Them',   1, 1, 4, 5, 4, 5, true, NULL),
+  ('classic', 10, 'Lost',               1, 2, 1, 2, 1, 2, true, NULL);
 
 SELECT pg_catalog.pg_extension_config_dump('lifecycle.segment_rules', 'WHERE NOT shipped');
 
@@ -68,6 +71,12 @@ CREATE FUNCTION lifecycle.segment_rules_guard()
   SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+  IF TG_OP <> 'DELETE' AND NOT NEW.shipped
+     AND EXISTS (SELECT FROM lifecycle.segment_rules s WHERE s.shipped AND s.rule_set = NEW.rule_set) THEN
+    RAISE EXCEPTION 'rule set name "%" belongs to a shipped rule set', NEW.rule_set
+      USING ERRCODE = 'duplicate_object',
+            HINT = 'Give your rule set another name.';
+  END IF;
   IF (TG_OP <> 'INSERT' AND OLD.shipped) OR (TG_OP <> 'DELETE' AND NEW.shipped) THEN
     RAISE EXCEPTION 'shipped segment rule sets are read-only'
       USING ERRCODE = 'feature_not_supported',
@@ -81,7 +90,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION lifecycle.segment_rules_guard() IS
-  'Trigger: keep the shipped rule sets read-only and user rows unshipped, so that pg_dump keeps every change';
+  'Trigger: keep the shipped rule sets read-only, their names reserved and user rows unshipped, so that pg_dump keeps every change';
 CREATE TRIGGER segment_rules_guard
   BEFORE INSERT OR UPDATE OR DELETE ON lifecycle.segment_rules
   FOR EACH ROW EXECUTE FUNCTION lifecycle.segment_rules_guard();
@@ -97,17 +106,19 @@ BEGIN
       USING ERRCODE = 'null_value_not_allowed',
             HINT = 'Use ''default'', ''classic'' or a rule set of your own in lifecycle.segment_rules.';
   END IF;
-  IF NOT EXISTS (SELECT FROM lifecycle.segment_rules s WHERE s.rule_set = check_rule_set.rule_set) THEN
+  IF NOT EXISTS (SELECT FROM lifecycle.segment_rules s WHERE s.rule_set = check_rule_set.rule_set
+                    AND (s.shipped OR s.owner = quote_ident(current_user)::regrole)) THEN
     RAISE EXCEPTION 'segment rule set "%" does not exist', rule_set
       USING ERRCODE = 'invalid_parameter_value',
             DETAIL = format('Known rule sets: %s.',
-                            (SELECT string_agg(DISTINCT s.rule_set, ', ' ORDER BY s.rule_set) FROM lifecycle.segment_rules s)),
+                            (SELECT string_agg(DISTINCT s.rule_set, ', ' ORDER BY s.rule_set) FROM lifecycle.segment_rules s
+                              WHERE s.shipped OR s.owner = quote_ident(current_user)::regrole)),
             HINT = 'Add one with INSERT INTO lifecycle.segment_rules (rule_set, position, segment, r_min, r_max, f_min, f_max, m_min, m_max) VALUES (...): rules are tried by position, the first match names the segment.';
   END IF;
 END
 $$;
 COMMENT ON FUNCTION lifecycle.check_rule_set(text) IS
-  'Raise a clear error unless lifecycle.segment_rules holds the rule set';
+  'Raise a clear error unless lifecycle.segment_rules holds the rule set among the shipped ones and the current role''s';
 
 CREATE FUNCTION lifecycle.segment(r integer, f integer, m integer, rule_set text DEFAULT 'default')
   RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE CALLED ON NULL INPUT
@@ -128,6 +139,7 @@ BEGIN
   SELECT s.segment INTO name
     FROM lifecycle.segment_rules s
    WHERE s.rule_set = segment.rule_set
+     AND (s.shipped OR s.owner = quote_ident(current_user)::regrole)
      AND r BETWEEN coalesce(s.r_min, 1) AND coalesce(s.r_max, 5)
      AND f BETWEEN coalesce(s.f_min, 1) AND coalesce(s.f_max, 5)
      AND m BETWEEN coalesce(s.m_min, 1) AND coalesce(s.m_max, 5)
@@ -154,6 +166,7 @@ BEGIN
       SELECT s.segment
         FROM lifecycle.segment_rules s
        WHERE s.rule_set = segment_map.rule_set
+         AND (s.shipped OR s.owner = quote_ident(current_user)::regrole)
          AND g.r BETWEEN coalesce(s.r_min, 1) AND coalesce(s.r_max, 5)
          AND g.f BETWEEN coalesce(s.f_min, 1) AND coalesce(s.f_max, 5)
          AND g.m BETWEEN coalesce(s.m_min, 1) AND coalesce(s.m_max, 5)
@@ -164,3 +177,13 @@ END
 $$;
 COMMENT ON FUNCTION lifecycle.segment_map(text) IS
   'All 125 (R, F, M) score combinations with their segment under a rule set, to join instead of calling lifecycle.segment per row';
+
+-- Every role manages its own rule sets (pg_cron's cron.job is the model):
+-- it sees the shipped ones and its own, and changes only its own.
+ALTER TABLE lifecycle.segment_rules ENABLE ROW LEVEL SECURITY;
+CREATE POLICY segment_rules_read ON lifecycle.segment_rules FOR SELECT
+  USING (shipped OR pg_catalog.pg_has_role(owner, 'USAGE'));
+CREATE POLICY segment_rules_own ON lifecycle.segment_rules FOR ALL
+  USING (NOT shipped AND pg_catalog.pg_has_role(owner, 'USAGE'))
+  WITH CHECK (NOT shipped AND pg_catalog.pg_has_role(owner, 'USAGE'));
+GRANT SELECT, INSERT, UPDATE, DELETE ON lifecycle.segment_rules TO PUBLIC;

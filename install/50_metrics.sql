@@ -29,7 +29,7 @@ BEGIN
       USING ERRCODE = 'null_value_not_allowed',
             HINT = 'Pass the zone whose calendar days count, e.g. ''UTC''.';
   END IF;
-  PERFORM now() AT TIME ZONE time_zone;   -- an unknown zone fails here
+  PERFORM lifecycle.local_day(now(), time_zone);   -- an unknown zone fails here
   IF isfinite(from_day) IS FALSE OR isfinite(to_day) IS FALSE THEN
     RAISE EXCEPTION 'period bounds must be finite dates'
       USING ERRCODE = 'datetime_field_overflow';
@@ -62,16 +62,14 @@ BEGIN
     IF from_day IS NOT NULL THEN conds := conds || format('%s >= %L::timestamp', t, from_day); END IF;
     IF to_day IS NOT NULL THEN conds := conds || format('%s < %L::timestamp', t, to_day); END IF;
   WHEN 'timestamp with time zone'::regtype THEN
-    -- The exact test is on the local day; a bound a day wider on the column
-    -- itself lets an index on it narrow the scan.
-    day_expr := format('(%s AT TIME ZONE %L)::date', t, time_zone);
+    -- Days in the extension's one calendar (install/05_calendar.sql); the
+    -- bounds are instants, so that an index on the column narrows the scan.
+    day_expr := format('lifecycle.local_day(%s, %L)', t, time_zone);
     IF from_day IS NOT NULL THEN
-      conds := conds || format('%s >= (%L::timestamp AT TIME ZONE %L)', t, from_day - 1, time_zone)
-                     || format('%s >= %L::date', day_expr, from_day);
+      conds := conds || format('%s >= lifecycle.day_start(%L, %L)', t, from_day, time_zone);
     END IF;
     IF to_day IS NOT NULL THEN
-      conds := conds || format('%s < (%L::timestamp AT TIME ZONE %L)', t, to_day + 1, time_zone)
-                     || format('%s < %L::date', day_expr, to_day);
+      conds := conds || format('%s < lifecycle.day_start(%L, %L)', t, to_day, time_zone);
     END IF;
   ELSE
     RAISE EXCEPTION 'order time column "%" must be of type date, timestamp or timestamptz', time_column
@@ -320,7 +318,7 @@ BEGIN
              ntile(5) OVER (ORDER BY %1$s, c.customer) AS f,
              ntile(5) OVER (ORDER BY (c.s).monetary, c.customer) AS m
         FROM scored c$q$, f_expr);
-  ELSIF method IN ('quantile', 'rfm_r') THEN
+  ELSIF method IN ('quantile', 'rfm_r', 'bands') THEN
     scores := format($q$
       SELECT c.s,
              lifecycle.r_score(lifecycle.days_since_last_order(c.s, $1), b.breaks) AS r,
@@ -333,7 +331,7 @@ BEGIN
   ELSE
     RAISE EXCEPTION 'RFM scoring method "%" not recognized', method
       USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Use ''quantile'', ''rfm_r'' or ''ntile''.';
+            HINT = 'Use ''bands'', ''quantile'', ''rfm_r'' or ''ntile''.';
   END IF;
   RETURN QUERY EXECUTE format($q$
     WITH scored AS MATERIALIZED (
@@ -352,4 +350,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION lifecycle.segment_metrics(regclass, text, text, text, date, text, text, text, text) IS
-  'Customers, share, orders and net revenue per RFM segment at as_of, scoring every customer with a purchase by method (quantile, rfm_r, ntile) and naming segments by rule_set; frequency counts orders or purchase_days';
+  'Customers, share, orders and net revenue per RFM segment at as_of, scoring every customer with a purchase by method (quantile, rfm_r, ntile, bands) and naming segments by rule_set; frequency counts orders or purchase_days';

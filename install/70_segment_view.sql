@@ -18,29 +18,24 @@ CREATE TABLE lifecycle.segment_views (
   churn_days       integer NOT NULL DEFAULT 270,
   cadence_factor   double precision DEFAULT 3.0,
   cadence_min_days integer NOT NULL DEFAULT 30,
-  score_method     text NOT NULL DEFAULT 'quantile'
-                   CHECK (score_method IN ('quantile', 'rfm_r', 'ntile')),
-  frequency_basis  text NOT NULL DEFAULT 'orders'
-                   CHECK (frequency_basis IN ('orders', 'purchase_days')),
+  score_method     text NOT NULL DEFAULT 'bands',
+  frequency_basis  text NOT NULL DEFAULT 'orders',
   rule_set         text NOT NULL DEFAULT 'default',
-  btyd_unit        text NOT NULL DEFAULT 'day' CHECK (btyd_unit IN ('day', 'week')),
+  btyd_unit        text NOT NULL DEFAULT 'day',
   models           boolean NOT NULL DEFAULT false,
-  prediction_days  integer NOT NULL DEFAULT 90 CHECK (prediction_days > 0),
-  clv_periods      integer NOT NULL DEFAULT 4 CHECK (clv_periods > 0),
-  clv_period_days  integer NOT NULL DEFAULT 91 CHECK (clv_period_days > 0),
-  clv_discount_rate double precision NOT NULL DEFAULT 0.025
-                   CHECK (clv_discount_rate >= 0 AND clv_discount_rate < 'Infinity'::double precision),
+  prediction_days  integer NOT NULL DEFAULT 90,
+  clv_periods      integer NOT NULL DEFAULT 4,
+  clv_period_days  integer NOT NULL DEFAULT 91,
+  clv_discount_rate double precision NOT NULL DEFAULT 0.025,
   lock_timeout     interval NOT NULL DEFAULT '10 minutes',
   keep_transitions boolean NOT NULL DEFAULT true,
   created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  CHECK (0 < active_days AND active_days <= dormant_days AND dormant_days <= churn_days),
-  CHECK (cadence_factor > 0 AND cadence_factor < 'Infinity'::double precision),
-  CHECK (cadence_min_days >= 0),
-  CHECK ((customers IS NULL) = (customers_key IS NULL))
+  owner            regrole NOT NULL DEFAULT pg_catalog.quote_ident(CURRENT_USER)::pg_catalog.regrole,
+  CONSTRAINT segment_views_customers_key CHECK ((customers IS NULL) = (customers_key IS NULL))
 );
 SELECT pg_catalog.pg_extension_config_dump('lifecycle.segment_views', '');
 COMMENT ON TABLE lifecycle.segment_views IS
-  'Settings of each segment view; changes take effect at the next refresh';
+  'Settings of each segment view; changes take effect at the next refresh. Every role sees and changes only the rows of its own views';
 COMMENT ON COLUMN lifecycle.segment_views.view_name IS 'The materialized view, schema-qualified';
 COMMENT ON COLUMN lifecycle.segment_views.orders IS 'The orders relation the view reads';
 COMMENT ON COLUMN lifecycle.segment_views.customer_column IS 'Customer key column of the orders relation';
@@ -55,7 +50,7 @@ COMMENT ON COLUMN lifecycle.segment_views.dormant_days IS 'Stage rule: dormant b
 COMMENT ON COLUMN lifecycle.segment_views.churn_days IS 'Stage rule: churned beyond this many days; a gap longer than this makes a returning buyer reactivated';
 COMMENT ON COLUMN lifecycle.segment_views.cadence_factor IS 'Stage rule: at_risk when overdue by this multiple of the customer''s mean interval; NULL turns the cadence rule off';
 COMMENT ON COLUMN lifecycle.segment_views.cadence_min_days IS 'Stage rule: never at_risk by cadence before this many days';
-COMMENT ON COLUMN lifecycle.segment_views.score_method IS 'RFM scoring: quantile, rfm_r or ntile';
+COMMENT ON COLUMN lifecycle.segment_views.score_method IS 'RFM scoring: bands (recency by the stage thresholds, so that segments agree with stages; F and M by quantile), quantile, rfm_r or ntile';
 COMMENT ON COLUMN lifecycle.segment_views.frequency_basis IS 'F counts orders or purchase_days';
 COMMENT ON COLUMN lifecycle.segment_views.rule_set IS 'Segment rule set (lifecycle.segment_rules)';
 COMMENT ON COLUMN lifecycle.segment_views.btyd_unit IS 'Time unit of the BTYD columns: day or week';
@@ -65,8 +60,9 @@ COMMENT ON COLUMN lifecycle.segment_views.clv_periods IS 'CLV: number of periods
 COMMENT ON COLUMN lifecycle.segment_views.clv_period_days IS 'CLV: length of one period, in days';
 COMMENT ON COLUMN lifecycle.segment_views.clv_discount_rate IS 'CLV: discount rate per period (0.025 = 2.5 % a period)';
 COMMENT ON COLUMN lifecycle.segment_views.lock_timeout IS 'How long a refresh waits for a lock before it fails';
-COMMENT ON COLUMN lifecycle.segment_views.keep_transitions IS 'Keep per-customer stages of the last two refreshes to count transitions';
+COMMENT ON COLUMN lifecycle.segment_views.keep_transitions IS 'Count stage transitions at each refresh (from the view''s contents before and after it)';
 COMMENT ON COLUMN lifecycle.segment_views.created_at IS 'When the view was created';
+COMMENT ON COLUMN lifecycle.segment_views.owner IS 'The role that owns the view: it (and its members) alone see, change, refresh and drop it';
 
 CREATE SEQUENCE lifecycle.refresh_run_id;
 SELECT pg_catalog.pg_extension_config_dump('lifecycle.refresh_run_id', '');
@@ -131,20 +127,6 @@ COMMENT ON COLUMN lifecycle.segment_history.segment IS 'RFM segment';
 COMMENT ON COLUMN lifecycle.segment_history.customers IS 'Customers in the segment';
 COMMENT ON COLUMN lifecycle.segment_history.revenue IS 'Their net revenue to date';
 
--- Per-customer stages of the last two refreshes of each view, so that
--- transitions can be counted; older snapshots are deleted at each refresh.
-CREATE TABLE lifecycle.stage_snapshots (
-  run_id   bigint NOT NULL REFERENCES lifecycle.refresh_runs ON DELETE CASCADE,
-  customer text NOT NULL,
-  stage    lifecycle.stage NOT NULL,
-  PRIMARY KEY (run_id, customer)
-);
-SELECT pg_catalog.pg_extension_config_dump('lifecycle.stage_snapshots', '');
-COMMENT ON TABLE lifecycle.stage_snapshots IS 'Each customer''s stage at the last two refreshes of a view (key as text)';
-COMMENT ON COLUMN lifecycle.stage_snapshots.run_id IS 'The refresh (lifecycle.refresh_runs)';
-COMMENT ON COLUMN lifecycle.stage_snapshots.customer IS 'Customer key, as text';
-COMMENT ON COLUMN lifecycle.stage_snapshots.stage IS 'Stage at that refresh';
-
 CREATE TABLE lifecycle.transition_history (
   run_id     bigint NOT NULL REFERENCES lifecycle.refresh_runs ON DELETE CASCADE,
   from_stage lifecycle.stage,
@@ -171,6 +153,14 @@ COMMENT ON COLUMN lifecycle.model_history.run_id IS 'The refresh (lifecycle.refr
 COMMENT ON COLUMN lifecycle.model_history.purchases IS 'BG/NBD fit over the view''s buyers';
 COMMENT ON COLUMN lifecycle.model_history.spend IS 'Gamma-Gamma fit over the view''s repeat buyers';
 
+-- The columns of lifecycle._customer_facts (src/facts.c, where they are
+-- defined once): its column definition list and the view's column comments.
+CREATE FUNCTION lifecycle._facts_columns() RETURNS TABLE (name text, type text, comment text)
+  LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 27
+  AS 'MODULE_PATHNAME', 'facts_columns';
+COMMENT ON FUNCTION lifecycle._facts_columns() IS
+  'Internal: the columns of lifecycle._customer_facts in order, with their types (NULL: the customer key''s) and comments';
+
 -- The SQL type of a column, or an error naming what is missing.
 CREATE FUNCTION lifecycle._column_type(rel regclass, col name) RETURNS regtype
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
@@ -187,11 +177,10 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION lifecycle._column_type(regclass, name) IS 'Internal: type of a column of a relation';
 
--- The SELECT that a segment view materializes, written for one orders
--- relation.  Names reach it only through regclass and %I; the settings are
--- read from lifecycle.segment_views at each refresh.
 -- Every customer's summary facts, derived values and stage in one pass over
--- the orders (src/facts.c): what a segment view's query is built on.
+-- the orders (src/facts.c): what a segment view's query is built on.  This
+-- form, with the settings as 21 arguments, is what views made under 1.0
+-- call; views made since pass their settings row (below).
 CREATE FUNCTION lifecycle._customer_facts(
   orders regclass, customer_column name, time_column name, amount_column name,
   customers regclass, customers_key name, time_zone text, as_of date, btyd_unit text,
@@ -206,36 +195,146 @@ COMMENT ON FUNCTION lifecycle._customer_facts(regclass, name, name, name, regcla
                                               boolean, integer, integer, integer, double precision) IS
   'Internal: one row of summary facts, derived values, stage, scores and predictions per customer, for segment views';
 
+CREATE FUNCTION lifecycle._customer_facts(settings lifecycle.segment_views, as_of date)
+  RETURNS SETOF record LANGUAGE c STABLE PARALLEL UNSAFE
+  AS 'MODULE_PATHNAME', 'view_facts';
+COMMENT ON FUNCTION lifecycle._customer_facts(lifecycle.segment_views, date) IS
+  'Internal: one row of summary facts, derived values, stage, scores and predictions per customer of a segment view, computed with its settings row';
+
+-- The one validator of a settings row (src/settings.c), run on every INSERT
+-- and UPDATE of lifecycle.segment_views and again at every refresh.
+CREATE FUNCTION lifecycle._check_segment_view(settings lifecycle.segment_views) RETURNS void
+  LANGUAGE c STABLE PARALLEL SAFE
+  AS 'MODULE_PATHNAME', 'segment_view_check';
+COMMENT ON FUNCTION lifecycle._check_segment_view(lifecycle.segment_views) IS
+  'Internal: error unless a segment view''s settings are valid (columns, types, zone, thresholds, methods, bounds)';
+
+CREATE FUNCTION lifecycle._segment_views_check() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  PERFORM lifecycle._check_segment_view(NEW);
+  -- not on INSERT: pg_restore may load the settings before the rule sets
+  -- (create_segment_view checks it; a refresh fails clearly without it)
+  IF TG_OP = 'UPDATE' THEN
+    PERFORM lifecycle.check_rule_set(NEW.rule_set);
+  END IF;
+  RETURN NEW;
+END $$;
+COMMENT ON FUNCTION lifecycle._segment_views_check() IS
+  'Trigger: check a segment view''s settings when they are written';
+CREATE TRIGGER segment_views_check BEFORE INSERT OR UPDATE ON lifecycle.segment_views
+  FOR EACH ROW EXECUTE FUNCTION lifecycle._segment_views_check();
+
+-- Ownership (pg_cron's cron.job is the model): a role sees, changes and
+-- drops the settings of its own views (and of roles it is a member of).
+-- Whoever may read a view may read its successful runs and their counts;
+-- failed runs, whose messages may quote data, only its owner.
+ALTER TABLE lifecycle.segment_views ENABLE ROW LEVEL SECURITY;
+CREATE POLICY segment_views_owner ON lifecycle.segment_views
+  USING (pg_catalog.pg_has_role(owner, 'USAGE')) WITH CHECK (pg_catalog.pg_has_role(owner, 'USAGE'));
+
+CREATE FUNCTION lifecycle._owns_view(view_name text) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT EXISTS (SELECT FROM lifecycle.segment_views v WHERE v.view_name OPERATOR(pg_catalog.=) _owns_view.view_name);
+END;
+COMMENT ON FUNCTION lifecycle._owns_view(text) IS
+  'Internal: whether the current role may see and change a segment view''s settings and history (row security)';
+
+CREATE FUNCTION lifecycle._reads_view(view_name text) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  -- by catalog lookup: to_regclass would fail without USAGE on the schema
+  SELECT EXISTS (SELECT FROM pg_catalog.pg_class c
+                   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace,
+                        pg_catalog.parse_ident(_reads_view.view_name) p
+                  WHERE n.nspname OPERATOR(pg_catalog.=) p[1] AND c.relname OPERATOR(pg_catalog.=) p[2]
+                    AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')
+                    AND pg_catalog.has_table_privilege(c.oid, 'SELECT'));
+END;
+COMMENT ON FUNCTION lifecycle._reads_view(text) IS
+  'Internal: whether the current role may read a segment view, and so its successful runs and their counts (row security)';
+
+ALTER TABLE lifecycle.refresh_runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY refresh_runs_owner ON lifecycle.refresh_runs
+  USING (lifecycle._owns_view(view_name)) WITH CHECK (lifecycle._owns_view(view_name));
+CREATE POLICY refresh_runs_reader ON lifecycle.refresh_runs FOR SELECT
+  USING (outcome OPERATOR(pg_catalog.=) 'succeeded' AND lifecycle._reads_view(view_name));
+
+CREATE FUNCTION lifecycle._owns_run(run bigint) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT EXISTS (SELECT FROM lifecycle.refresh_runs r
+                  WHERE r.run_id OPERATOR(pg_catalog.=) _owns_run.run AND lifecycle._owns_view(r.view_name));
+END;
+COMMENT ON FUNCTION lifecycle._owns_run(bigint) IS
+  'Internal: whether the current role owns the view of a refresh run (row security)';
+
+CREATE FUNCTION lifecycle._reads_run(run bigint) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT EXISTS (SELECT FROM lifecycle.refresh_runs r WHERE r.run_id OPERATOR(pg_catalog.=) _reads_run.run);
+END;
+COMMENT ON FUNCTION lifecycle._reads_run(bigint) IS
+  'Internal: whether the current role may read a refresh run (row security)';
+
+ALTER TABLE lifecycle.stage_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY stage_history_owner ON lifecycle.stage_history
+  USING (lifecycle._owns_run(run_id)) WITH CHECK (lifecycle._owns_run(run_id));
+CREATE POLICY stage_history_reader ON lifecycle.stage_history FOR SELECT USING (lifecycle._reads_run(run_id));
+
+ALTER TABLE lifecycle.segment_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY segment_history_owner ON lifecycle.segment_history
+  USING (lifecycle._owns_run(run_id)) WITH CHECK (lifecycle._owns_run(run_id));
+CREATE POLICY segment_history_reader ON lifecycle.segment_history FOR SELECT USING (lifecycle._reads_run(run_id));
+
+ALTER TABLE lifecycle.transition_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY transition_history_owner ON lifecycle.transition_history
+  USING (lifecycle._owns_run(run_id)) WITH CHECK (lifecycle._owns_run(run_id));
+CREATE POLICY transition_history_reader ON lifecycle.transition_history FOR SELECT USING (lifecycle._reads_run(run_id));
+
+ALTER TABLE lifecycle.model_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY model_history_owner ON lifecycle.model_history
+  USING (lifecycle._owns_run(run_id)) WITH CHECK (lifecycle._owns_run(run_id));
+CREATE POLICY model_history_reader ON lifecycle.model_history FOR SELECT USING (lifecycle._reads_run(run_id));
+
+GRANT SELECT, INSERT, DELETE ON lifecycle.segment_views TO PUBLIC;
+GRANT UPDATE (time_zone, as_of, active_days, dormant_days, churn_days, cadence_factor, cadence_min_days,
+              score_method, frequency_basis, rule_set, btyd_unit, models, prediction_days, clv_periods,
+              clv_period_days, clv_discount_rate, lock_timeout, keep_transitions)
+  ON lifecycle.segment_views TO PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON lifecycle.refresh_runs, lifecycle.stage_history,
+  lifecycle.segment_history, lifecycle.transition_history, lifecycle.model_history TO PUBLIC;
+GRANT USAGE ON SEQUENCE lifecycle.refresh_run_id TO PUBLIC;
+
 CREATE FUNCTION lifecycle._segment_view_query(settings lifecycle.segment_views) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   key_type regtype := lifecycle._column_type(settings.orders, settings.customer_column);
+  facts_columns text;
 BEGIN
-  -- The relations are regclass constants, so that the view depends on them;
-  -- the facts function checks the columns' types at each refresh.
+  SELECT string_agg(format('%I %s', c.name, coalesce(c.type, key_type::text)), ', ')
+    INTO facts_columns FROM lifecycle._facts_columns() c;
+  -- The facts function reads the settings row by name and checks it at each
+  -- refresh.  The relations are regclass constants too, so that the view
+  -- depends on them: dropping the orders takes CASCADE, and takes the view.
   RETURN format($q$
 WITH settings AS MATERIALIZED (
-  SELECT v.*, coalesce(v.as_of, (now() AT TIME ZONE v.time_zone)::date) AS as_of_day
-    FROM lifecycle.segment_views v WHERE v.view_name = %1$L
+  -- the view's settings row, NULL (an error in the facts function) if the
+  -- refreshing role may not read it
+  SELECT v AS row, v.score_method, v.rule_set,
+         coalesce(v.as_of, lifecycle.local_day(now(), v.time_zone)) AS as_of_day
+    FROM (SELECT) one
+    LEFT JOIN lifecycle.segment_views v
+           ON v.view_name = %1$L AND v.orders = %4$L::regclass
+          AND v.customers IS NOT DISTINCT FROM %5$L::regclass
 ),
 -- Not materialized: each branch of "scored" below reads it, but only the
 -- branch of the view's score method runs, so the facts are computed once.
 base AS NOT MATERIALIZED (
   SELECT f.*
-    FROM settings s,
-         lifecycle._customer_facts(%2$L::regclass, %3$L, %4$L, %5$L, %6$L::regclass, %7$L,
-                                   s.time_zone, s.as_of_day, s.btyd_unit, s.active_days, s.dormant_days,
-                                   s.churn_days, s.cadence_factor, s.cadence_min_days, s.score_method,
-                                   s.frequency_basis, s.models, s.prediction_days, s.clv_periods,
-                                   s.clv_period_days, s.clv_discount_rate)
-           AS f(customer %8$s, first_purchase date, last_purchase date, previous_purchase date,
-                orders bigint, purchase_days integer, monetary numeric, gross numeric, refunds bigint,
-                refunded numeric, days_since_last_order integer, tenure_days integer,
-                mean_interval_days numeric, aov numeric, btyd_frequency integer,
-                btyd_recency double precision, btyd_t double precision, btyd_monetary_value numeric,
-                stage lifecycle.stage, frequency bigint, r_score integer, f_score integer, m_score integer,
-                p_alive double precision, expected_purchases double precision,
-                expected_spend double precision, clv double precision)
+    FROM settings s, lifecycle._customer_facts(s.row, s.as_of_day)
+           AS f(%2$s)
 ),
 -- quantile and rfm_r scores come with the facts; ntile ranks with windows
 scored AS (
@@ -257,7 +356,7 @@ scored AS (
 segments AS (
   SELECT sm.* FROM settings s, lifecycle.segment_map(s.rule_set) sm
 )
-SELECT c.customer AS %9$I,
+SELECT c.customer AS %3$I,
        s.as_of_day AS as_of,
        c.stage,
        g.segment,
@@ -278,32 +377,40 @@ SELECT c.customer AS %9$I,
   FROM scored c
  CROSS JOIN settings s
   LEFT JOIN segments g ON g.r = c.r AND g.f = c.f AND g.m = c.m
-$q$, settings.view_name, settings.orders::text, settings.customer_column,
-    settings.time_column, settings.amount_column, settings.customers::text, settings.customers_key,
-    key_type, settings.customer_column);
+$q$, settings.view_name, facts_columns, settings.customer_column, settings.orders::text,
+    settings.customers::text);
 END $$;
 COMMENT ON FUNCTION lifecycle._segment_view_query(lifecycle.segment_views) IS
   'Internal: the query a segment view materializes';
 
+
 -- A schema-qualified, quoted name for a new view: unqualified names go to
--- the schema of the orders relation.
-CREATE FUNCTION lifecycle._qualified_view_name(view_name text, orders regclass) RETURNS text
+-- creation_schema (the caller's current schema, as PostgreSQL's CREATE
+-- does).  The companion views append up to 18 characters to the name, so it
+-- may have at most 45 bytes.
+CREATE FUNCTION lifecycle._qualified_view_name(view_name text, creation_schema name) RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   parts text[] := parse_ident(view_name);
-  orders_schema name;
 BEGIN
   IF cardinality(parts) = 1 THEN
-    SELECT n.nspname INTO STRICT orders_schema
-      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = orders;
-    parts := ARRAY[orders_schema, parts[1]];
+    IF creation_schema IS NULL THEN
+      RAISE EXCEPTION 'no schema has been selected to create in' USING ERRCODE = 'invalid_schema_name',
+        HINT = 'Qualify the view name with a schema, or set search_path to one that exists.';
+    END IF;
+    parts := ARRAY[creation_schema, parts[1]];
   ELSIF cardinality(parts) <> 2 THEN
     RAISE EXCEPTION 'invalid view name "%"', view_name
       USING ERRCODE = 'invalid_name', HINT = 'Use name or schema.name.';
   END IF;
+  IF octet_length(parts[2]) > 45 THEN
+    RAISE EXCEPTION 'segment view name "%" is too long', parts[2] USING ERRCODE = 'name_too_long',
+      DETAIL = 'Its companion views append up to 18 characters (_retention_monthly) to it, and names have at most 63 bytes.',
+      HINT = 'Use a name of at most 45 bytes.';
+  END IF;
   RETURN format('%I.%I', parts[1], parts[2]);
 END $$;
-COMMENT ON FUNCTION lifecycle._qualified_view_name(text, regclass) IS
+COMMENT ON FUNCTION lifecycle._qualified_view_name(text, name) IS
   'Internal: the quoted schema.name of a new segment view';
 
 -- The BI companion views of a segment view, named <view>_stage_summary,
@@ -346,7 +453,7 @@ BEGIN
 
   CASE time_type
     WHEN 'timestamp with time zone'::regtype THEN
-      month_expr := 'date_trunc(''month'', o.%2$I AT TIME ZONE s.time_zone)::date';
+      month_expr := 'date_trunc(''month'', lifecycle.local_day(o.%2$I, s.time_zone))::date';
       agg_call := 'lifecycle.rfm_agg(o.%2$I, o.%4$I::numeric, s.time_zone)';
     ELSE
       month_expr := 'date_trunc(''month'', o.%2$I)::date';
@@ -374,13 +481,15 @@ BEGIN
   EXECUTE format('COMMENT ON VIEW %s IS %L', names[3],
                  'Retention metrics (as lifecycle.retention_metrics) per calendar month in the view''s time zone, computed from the orders at query time');
 
+  -- as_of from the view itself, so that the companion depends on it and goes
+  -- with it when it is dropped
   EXECUTE format($v$
     CREATE VIEW %1$s AS
-    SELECT t.from_stage, t.to_stage, t.customers, r.as_of
-      FROM lifecycle.transition_history t JOIN lifecycle.refresh_runs r USING (run_id)
+    SELECT t.from_stage, t.to_stage, t.customers, (SELECT v.as_of FROM %3$s v LIMIT 1) AS as_of
+      FROM lifecycle.transition_history t
      WHERE t.run_id = (SELECT max(run_id) FROM lifecycle.refresh_runs
                         WHERE view_name = %2$L AND outcome = 'succeeded')$v$,
-    names[4], settings.view_name);
+    names[4], settings.view_name, settings.view_name);
   EXECUTE format('COMMENT ON VIEW %s IS %L', names[4],
                  'Stage-to-stage moves between the last two successful refreshes');
 END $$;
@@ -388,13 +497,13 @@ COMMENT ON FUNCTION lifecycle._create_companions(lifecycle.segment_views) IS
   'Internal: create the BI companion views of a segment view';
 
 -- After a build or refresh: the run's row counts, stage and segment counts,
--- and (when kept) per-customer stages and the transitions since the last run.
-CREATE FUNCTION lifecycle._record_refresh(run bigint) RETURNS void
+-- and, given the view's previous contents (a table of customer and stage),
+-- the transitions since then.
+CREATE FUNCTION lifecycle._record_refresh(run bigint, previous regclass) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   r lifecycle.refresh_runs;
   v lifecycle.segment_views;
-  previous bigint;
   n bigint;
   day date;
   guests bigint;
@@ -417,20 +526,11 @@ BEGIN
                       FROM %s WHERE btyd_frequency IS NOT NULL', run, v.view_name);
   END IF;
 
-  IF v.keep_transitions THEN
-    SELECT max(p.run_id) INTO previous FROM lifecycle.refresh_runs p
-     WHERE p.view_name = v.view_name AND p.run_id < run AND p.outcome = 'succeeded';
-    EXECUTE format('INSERT INTO lifecycle.stage_snapshots SELECT %s, %I::text, stage FROM %s',
-                   run, v.customer_column, v.view_name);
-    IF previous IS NOT NULL THEN
-      INSERT INTO lifecycle.transition_history
-      SELECT run, p.stage, c.stage, count(*)
-        FROM (SELECT * FROM lifecycle.stage_snapshots WHERE run_id = previous) p
-        FULL JOIN (SELECT * FROM lifecycle.stage_snapshots WHERE run_id = run) c USING (customer)
-       GROUP BY p.stage, c.stage;
-      DELETE FROM lifecycle.stage_snapshots s USING lifecycle.refresh_runs o
-       WHERE s.run_id = o.run_id AND o.view_name = v.view_name AND o.run_id < previous;
-    END IF;
+  IF previous IS NOT NULL THEN
+    EXECUTE format('INSERT INTO lifecycle.transition_history
+                    SELECT %s, p.stage, c.stage, count(*)
+                      FROM %s p FULL JOIN %s c ON c.%I = p.customer
+                     GROUP BY p.stage, c.stage', run, previous, v.view_name, v.customer_column);
   END IF;
 
   UPDATE lifecycle.refresh_runs
@@ -438,7 +538,7 @@ BEGIN
          as_of = day, customers = n, guest_orders = guests, outcome = 'succeeded'
    WHERE run_id = run;
 END $$;
-COMMENT ON FUNCTION lifecycle._record_refresh(bigint) IS
+COMMENT ON FUNCTION lifecycle._record_refresh(bigint, regclass) IS
   'Internal: record the counts, history and transitions of a finished build or refresh';
 
 -- COMMENT ON the segment view and each of its columns, for BI tools.
@@ -450,35 +550,14 @@ BEGIN
   EXECUTE format('COMMENT ON MATERIALIZED VIEW %s IS %L', settings.view_name,
     format('lifecycle segment view over %s: one row per customer, refreshed by CALL lifecycle.refresh_segment_view(%L)',
            settings.orders, settings.view_name));
-  FOR c IN SELECT * FROM (VALUES
-      (settings.customer_column, 'Customer key'),
-      ('as_of', 'The day the view was computed for (fixed at refresh)'),
-      ('stage', 'Lifecycle stage: prospect, new, active, at_risk, dormant, churned or reactivated'),
-      ('segment', 'Named RFM segment from the view''s rule set; Others if no rule matches; NULL without a purchase'),
-      ('r_score', 'Recency score 1-5 (5 = bought most recently)'),
-      ('f_score', 'Frequency score 1-5 (5 = buys most often)'),
-      ('m_score', 'Monetary score 1-5 (5 = spends most, net of refunds)'),
-      ('first_purchase', 'Day of the first purchase'),
-      ('last_purchase', 'Day of the last purchase'),
-      ('previous_purchase', 'The purchase day before the last one'),
-      ('orders', 'Purchase rows (refunds are not orders)'),
-      ('purchase_days', 'Distinct purchase days'),
-      ('monetary', 'Net revenue: purchases minus refunds'),
-      ('gross', 'Purchase value before refunds'),
-      ('refunds', 'Refund rows'),
-      ('refunded', 'Total refunded, positive'),
-      ('days_since_last_order', 'RFM recency: days from the last purchase to as_of'),
-      ('tenure_days', 'Days from the first purchase to as_of'),
-      ('mean_interval_days', 'Mean days between purchase days'),
-      ('aov', 'Average order value: purchase value / orders'),
-      ('btyd_frequency', 'BTYD frequency: repeat purchase days'),
-      ('btyd_recency', 'BTYD recency: age at the last purchase (last - first purchase), in the view''s BTYD unit'),
-      ('btyd_t', 'BTYD T: age at as_of (as_of - first purchase), in the view''s BTYD unit'),
-      ('btyd_monetary_value', 'BTYD monetary value: mean spend of the repeat purchase days'),
-      ('p_alive', 'Probability the customer is still active (BG/NBD fitted at the refresh); NULL unless the view''s models are on'),
-      ('expected_purchases', 'Expected purchase days in the next prediction_days days (BG/NBD)'),
-      ('expected_spend', 'Expected value of a future purchase day (Gamma-Gamma)'),
-      ('clv', 'Customer lifetime value: expected spend over clv_periods periods of clv_period_days days, discounted by clv_discount_rate a period')) AS x(col, text)
+  -- the facts' own comments for the columns the view passes on
+  FOR c IN SELECT settings.customer_column AS col, 'Customer key' AS text
+           UNION ALL
+           SELECT * FROM (VALUES
+             ('as_of', 'The day the view was computed for (fixed at refresh)'),
+             ('segment', 'Named RFM segment from the view''s rule set; Others if no rule matches; NULL without a purchase')) v
+           UNION ALL
+           SELECT f.name, f.comment FROM lifecycle._facts_columns() f WHERE f.name NOT IN ('customer', 'frequency')
   LOOP
     EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', settings.view_name, c.col, c.text);
   END LOOP;
@@ -486,7 +565,11 @@ END $$;
 COMMENT ON FUNCTION lifecycle._comment_view(lifecycle.segment_views) IS
   'Internal: comment a segment view and its columns';
 
-CREATE FUNCTION lifecycle.create_segment_view(
+-- Create a segment view in creation_schema unless its name says another:
+-- what create_segment_view does once it knows the caller's current schema.
+CREATE FUNCTION lifecycle._create_segment_view(
+  creation_schema  name,
+
   view_name        text,
   orders           regclass,
   customer_column  name,
@@ -501,7 +584,7 @@ CREATE FUNCTION lifecycle.create_segment_view(
   churn_days       integer DEFAULT 270,
   cadence_factor   double precision DEFAULT 3.0,
   cadence_min_days integer DEFAULT 30,
-  score_method     text DEFAULT 'quantile',
+  score_method     text DEFAULT 'bands',
   frequency_basis  text DEFAULT 'orders',
   rule_set         text DEFAULT 'default',
   btyd_unit        text DEFAULT 'day',
@@ -515,49 +598,16 @@ LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v lifecycle.segment_views;
   run bigint;
-  amount_type regtype;
 BEGIN
-  IF NOT has_table_privilege(orders, 'SELECT') THEN
-    RAISE EXCEPTION 'permission denied for %', orders USING ERRCODE = 'insufficient_privilege',
-      HINT = 'A segment view reads the whole orders relation: its creator needs SELECT on it.';
-  END IF;
-  PERFORM lifecycle._column_type(orders, customer_column);
-  PERFORM lifecycle._column_type(orders, time_column);
-  amount_type := lifecycle._column_type(orders, amount_column);
-  IF amount_type NOT IN ('numeric'::regtype, 'smallint'::regtype, 'integer'::regtype, 'bigint'::regtype,
-                         'real'::regtype, 'double precision'::regtype) THEN
-    RAISE EXCEPTION 'amount column "%" has type %', amount_column, amount_type
-      USING ERRCODE = 'datatype_mismatch', HINT = 'Use a numeric, integer or floating-point column.';
-  END IF;
-  IF (customers IS NULL) <> (customers_key IS NULL) THEN
-    RAISE EXCEPTION 'customers and customers_key go together' USING ERRCODE = 'invalid_parameter_value',
-      HINT = 'Name the customers relation and its key column, or neither.';
-  END IF;
-  IF customers IS NOT NULL THEN
-    IF NOT has_table_privilege(customers, 'SELECT') THEN
-      RAISE EXCEPTION 'permission denied for %', customers USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    PERFORM lifecycle._column_type(customers, customers_key);
-  END IF;
-  IF score_method IS NULL OR score_method NOT IN ('quantile', 'rfm_r', 'ntile') THEN
-    RAISE EXCEPTION 'unknown score method "%"', score_method USING ERRCODE = 'invalid_parameter_value',
-      HINT = 'Use quantile, rfm_r or ntile.';
-  END IF;
-  IF frequency_basis IS NULL OR frequency_basis NOT IN ('orders', 'purchase_days') THEN
-    RAISE EXCEPTION 'unknown frequency basis "%"', frequency_basis USING ERRCODE = 'invalid_parameter_value',
-      HINT = 'Use orders or purchase_days.';
-  END IF;
-  -- these raise their own clear errors
-  PERFORM now() AT TIME ZONE time_zone;
-  PERFORM lifecycle.stage(NULL, current_date, active_days, dormant_days, churn_days,
-                          cadence_factor, cadence_min_days);
-  PERFORM lifecycle.segment(1, 1, 1, rule_set);
-  PERFORM lifecycle.btyd(NULL, current_date, btyd_unit);
-
-  v.view_name := lifecycle._qualified_view_name(view_name, orders);
+  v.view_name := lifecycle._qualified_view_name(view_name, creation_schema);
   IF to_regclass(v.view_name) IS NOT NULL THEN
     RAISE EXCEPTION 'relation % already exists', v.view_name USING ERRCODE = 'duplicate_table';
   END IF;
+  -- settings its owner left behind when a view of that name went (a role
+  -- that dropped the orders with CASCADE cannot see another role's row)
+  DELETE FROM lifecycle.segment_views s WHERE s.view_name = v.view_name;
+  PERFORM lifecycle.check_rule_set(rule_set);
+  -- the trigger checks the other settings (lifecycle._check_segment_view)
   INSERT INTO lifecycle.segment_views AS s
          (view_name, orders, customer_column, time_column, amount_column, customers, customers_key,
           time_zone, as_of, active_days, dormant_days, churn_days, cadence_factor, cadence_min_days,
@@ -574,28 +624,72 @@ BEGIN
   EXECUTE format('CREATE UNIQUE INDEX ON %s (%I)', v.view_name, v.customer_column);
   PERFORM lifecycle._comment_view(v);
   PERFORM lifecycle._create_companions(v);
-  PERFORM lifecycle._record_refresh(run);
+  PERFORM lifecycle._record_refresh(run, NULL);
   RETURN v.view_name::regclass;
 END $$;
+COMMENT ON FUNCTION lifecycle._create_segment_view(name, text, regclass, name, name, name, regclass, name, text, date,
+  integer, integer, integer, double precision, integer, text, text, text, text, boolean, integer, integer, integer,
+  double precision) IS
+  'Internal: create a segment view; unqualified names go to creation_schema';
+
+-- Not pinned to a search_path, so that current_schema() is the caller's:
+-- the body is parsed when the extension is installed (BEGIN ATOMIC), so no
+-- search_path can change what it calls.
+CREATE FUNCTION lifecycle.create_segment_view(
+
+  view_name        text,
+  orders           regclass,
+  customer_column  name,
+  time_column      name,
+  amount_column    name,
+  customers        regclass DEFAULT NULL,
+  customers_key    name DEFAULT NULL,
+  time_zone        text DEFAULT 'UTC',
+  as_of            date DEFAULT NULL,
+  active_days      integer DEFAULT 90,
+  dormant_days     integer DEFAULT 180,
+  churn_days       integer DEFAULT 270,
+  cadence_factor   double precision DEFAULT 3.0,
+  cadence_min_days integer DEFAULT 30,
+  score_method     text DEFAULT 'bands',
+  frequency_basis  text DEFAULT 'orders',
+  rule_set         text DEFAULT 'default',
+  btyd_unit        text DEFAULT 'day',
+  models           boolean DEFAULT false,
+  prediction_days  integer DEFAULT 90,
+  clv_periods      integer DEFAULT 4,
+  clv_period_days  integer DEFAULT 91,
+  clv_discount_rate double precision DEFAULT 0.025
+) RETURNS regclass
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+  SELECT lifecycle._create_segment_view(pg_catalog.current_schema(), view_name, orders, customer_column, time_column, amount_column, customers, customers_key, time_zone, as_of, active_days, dormant_days, churn_days, cadence_factor, cadence_min_days, score_method, frequency_basis, rule_set, btyd_unit, models, prediction_days, clv_periods, clv_period_days, clv_discount_rate);
+END;
 COMMENT ON FUNCTION lifecycle.create_segment_view(text, regclass, name, name, name, regclass, name, text, date,
   integer, integer, integer, double precision, integer, text, text, text, text, boolean, integer, integer, integer,
   double precision) IS
-  'Create a materialized segment view (one row per customer) over an orders relation, with its settings, unique index and BI companion views';
+  'Create a materialized segment view (one row per customer) over an orders relation, with its settings, unique index and BI companion views; an unqualified name goes to the first schema of search_path';
 
--- The settings key of a segment view, or an error if it is not one.
+-- The settings key of a segment view the current role owns, or an error.
 CREATE FUNCTION lifecycle._segment_view_name(view regclass) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   name text;
+  owner oid;
 BEGIN
-  SELECT v.view_name INTO name FROM lifecycle.segment_views v WHERE to_regclass(v.view_name) = view;
-  IF name IS NULL THEN
+  SELECT format('%I.%I', n.nspname, c.relname), c.relowner INTO name, owner
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = view;
+  IF NOT pg_has_role(owner, 'USAGE') THEN
+    RAISE EXCEPTION 'must be owner of materialized view %', view USING ERRCODE = 'insufficient_privilege',
+      HINT = 'Only the owner of a segment view (or a member of its role) refreshes, changes or drops it.';
+  END IF;
+  IF NOT EXISTS (SELECT FROM lifecycle.segment_views v WHERE v.view_name = name) THEN
     RAISE EXCEPTION '% is not a segment view', view USING ERRCODE = 'wrong_object_type',
       HINT = 'lifecycle.segment_views lists the segment views.';
   END IF;
   RETURN name;
 END $$;
-COMMENT ON FUNCTION lifecycle._segment_view_name(regclass) IS 'Internal: settings key of a segment view';
+COMMENT ON FUNCTION lifecycle._segment_view_name(regclass) IS 'Internal: settings key of a segment view the current role owns';
 
 -- Start a refresh run: mark runs of this view whose backend is gone as
 -- interrupted, and record a new running one.
@@ -616,14 +710,17 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION lifecycle._refresh_begin(regclass) IS 'Internal: record the start of a refresh';
 
--- Refresh a segment view concurrently and record the outcome.  Returns NULL,
--- or the error (sqlstate, message, hint) after recording it.
+-- Refresh a segment view concurrently and record the outcome, with the
+-- transitions from its contents before the refresh to after.  Returns NULL,
+-- or the error (sqlstate, message, detail, hint) after recording it.
 CREATE FUNCTION lifecycle._refresh_run(run bigint) RETURNS text[]
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v lifecycle.segment_views;
+  previous regclass;
   state text;
   msg text;
+  detail text;
   hint text;
 BEGIN
   SELECT s.* INTO STRICT v FROM lifecycle.segment_views s JOIN lifecycle.refresh_runs r USING (view_name)
@@ -631,26 +728,33 @@ BEGIN
   BEGIN
     PERFORM set_config('lock_timeout', (extract(epoch FROM v.lock_timeout) * 1000)::bigint::text, true);
     IF (SELECT c.relispopulated FROM pg_class c WHERE c.oid = v.view_name::regclass) THEN
+      IF v.keep_transitions THEN
+        EXECUTE format('CREATE TEMPORARY TABLE lifecycle_previous_stages ON COMMIT DROP AS SELECT %I AS customer, stage FROM %s',
+                       v.customer_column, v.view_name);
+        previous := 'pg_temp.lifecycle_previous_stages'::regclass;
+      END IF;
       EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY %s', v.view_name);
     ELSE
       EXECUTE format('REFRESH MATERIALIZED VIEW %s', v.view_name);
     END IF;
-    PERFORM lifecycle._record_refresh(run);
+    PERFORM lifecycle._record_refresh(run, previous);
     RETURN NULL;
   EXCEPTION WHEN OTHERS OR query_canceled THEN
-    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL,
+                            hint = PG_EXCEPTION_HINT;
   END;
   UPDATE lifecycle.refresh_runs
      SET outcome = CASE state WHEN '57014' THEN 'cancelled' ELSE 'failed' END,
          message = msg, finished_at = clock_timestamp(), duration = clock_timestamp() - started_at
    WHERE run_id = run;
-  RETURN ARRAY[state, msg, coalesce(nullif(hint, ''), 'lifecycle.refresh_runs keeps the outcome of every refresh.')];
+  RETURN ARRAY[state, msg, detail, coalesce(nullif(hint, ''), 'lifecycle.refresh_runs keeps the outcome of every refresh.')];
 END $$;
 COMMENT ON FUNCTION lifecycle._refresh_run(bigint) IS 'Internal: refresh a segment view and record the outcome';
 
 -- The refresh for schedulers: CALL it at top level (pg_cron does), since it
 -- commits the start of the run before refreshing, so that a refresh whose
--- backend is killed still leaves a trace.
+-- backend is killed still leaves a trace.  (A procedure that commits cannot
+-- pin its search_path: what it calls is qualified.)
 CREATE PROCEDURE lifecycle.refresh_segment_view(view regclass)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -661,14 +765,17 @@ BEGIN
   COMMIT;
   failure := lifecycle._refresh_run(run);
   COMMIT;
-  IF failure IS NOT NULL THEN
-    RAISE EXCEPTION USING ERRCODE = failure[1], MESSAGE = failure[2], HINT = failure[3];
+  IF failure[3] OPERATOR(pg_catalog.<>) '' THEN
+    RAISE EXCEPTION USING ERRCODE = failure[1], MESSAGE = failure[2], DETAIL = failure[3], HINT = failure[4];
+  ELSIF failure IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = failure[1], MESSAGE = failure[2], HINT = failure[4];
   END IF;
 END $$;
 COMMENT ON PROCEDURE lifecycle.refresh_segment_view(regclass) IS
   'Refresh a segment view concurrently (BI readers are never blocked), record the run and its stage/segment history';
 
--- Drop a segment view with its companion views, settings and history.
+-- Drop a segment view with its companion views; the event trigger below
+-- removes its settings and history.
 CREATE FUNCTION lifecycle.drop_segment_view(view regclass) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -679,10 +786,35 @@ BEGIN
     EXECUTE format('DROP VIEW IF EXISTS %s', companion);
   END LOOP;
   EXECUTE format('DROP MATERIALIZED VIEW %s', name);
-  DELETE FROM lifecycle.segment_views v WHERE v.view_name = name;
 END $$;
 COMMENT ON FUNCTION lifecycle.drop_segment_view(regclass) IS
   'Drop a segment view, its companion views, its settings and its history';
 
-GRANT SELECT ON lifecycle.segment_views, lifecycle.refresh_runs, lifecycle.stage_history,
-  lifecycle.segment_history, lifecycle.transition_history TO PUBLIC;
+-- Nothing left behind: whenever a segment view is dropped (by
+-- drop_segment_view, DROP MATERIALIZED VIEW, DROP TABLE orders CASCADE, DROP
+-- SCHEMA, DROP OWNED), its settings go, and with them its history, and the
+-- companion views that did not go with it (the monthly one reads the orders,
+-- not the view).  A role that dropped another's view through its orders sees
+-- no settings row: create_segment_view removes such a row when its owner
+-- makes the view again.
+CREATE FUNCTION lifecycle._segment_view_dropped() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  dropped text;
+  companion text;
+BEGIN
+  FOR dropped IN
+    DELETE FROM lifecycle.segment_views v
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.object_type = 'materialized view' AND v.view_name = d.object_identity
+    RETURNING v.view_name
+  LOOP
+    FOREACH companion IN ARRAY lifecycle._companion_names(dropped) LOOP
+      EXECUTE format('DROP VIEW IF EXISTS %s', companion);
+    END LOOP;
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION lifecycle._segment_view_dropped() IS
+  'Event trigger: remove the settings and history of dropped segment views';
+CREATE EVENT TRIGGER lifecycle_segment_view_dropped ON sql_drop
+  EXECUTE FUNCTION lifecycle._segment_view_dropped();

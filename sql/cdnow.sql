@@ -4,15 +4,15 @@
 SET client_min_messages = warning;
 
 CREATE TABLE cdnow_lines (line text);
-\copy cdnow_lines FROM '../shared/datasets/cdnow/CDNOW_sample.txt'
+\copy cdnow_lines FROM 'test/fixtures/CDNOW_sample.txt'
 CREATE TABLE cdnow AS
 SELECT f[2]::int AS customer, to_date(f[3], 'YYYYMMDD') AS day, f[5]::numeric AS dollars
   FROM (SELECT regexp_split_to_array(btrim(line), '\s+') AS f FROM cdnow_lines) s;
 
 CREATE TABLE published (id int, frequency int, recency numeric, t numeric);
-\copy published FROM '../shared/datasets/cdnow/cdnow_customers_summary.csv' WITH (FORMAT csv, HEADER)
+\copy published FROM 'test/fixtures/cdnow_customers_summary.csv' WITH (FORMAT csv, HEADER)
 CREATE TABLE published_zbar (id int, x int, t_x numeric, t numeric, zbar numeric);
-\copy published_zbar FROM '../shared/datasets/cdnow/cdnow_customers_summary_with_transactions.csv' WITH (FORMAT csv, HEADER)
+\copy published_zbar FROM 'test/fixtures/cdnow_customers_summary_with_transactions.csv' WITH (FORMAT csv, HEADER)
 
 SELECT count(*) AS rows, count(DISTINCT customer) AS customers FROM cdnow;
 

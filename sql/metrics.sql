@@ -8,7 +8,7 @@ SET DateStyle = ISO;
 
 -- CDNOW (Fader, Hardie & Lee 2005): 2,357 customers, 1997-01 to 1998-06.
 CREATE TABLE cdnow_lines (line text);
-\copy cdnow_lines FROM '../shared/datasets/cdnow/CDNOW_sample.txt'
+\copy cdnow_lines FROM 'test/fixtures/CDNOW_sample.txt'
 CREATE TABLE cdnow AS
 SELECT f[2]::int AS customer, to_date(f[3], 'YYYYMMDD') AS day, f[5]::numeric AS dollars
   FROM (SELECT regexp_split_to_array(btrim(line), '\s+') AS f FROM cdnow_lines) s;
@@ -204,7 +204,7 @@ SELECT count(*) AS segments,
 -- The R package's check through segment_metrics: Champions = 158 customers,
 -- 1,234 orders, revenue 120,178 (rfm_r scores, classic rules).
 CREATE TABLE rfm_orders (customer_id text, order_date date, revenue numeric);
-\copy rfm_orders FROM '../shared/datasets/rfm/rfm_data_orders.csv' WITH (FORMAT csv, HEADER)
+\copy rfm_orders FROM 'test/fixtures/rfm_data_orders.csv' WITH (FORMAT csv, HEADER)
 SELECT * FROM lifecycle.segment_metrics('rfm_orders', 'customer_id', 'order_date', 'revenue',
                                         '2006-12-31', 'rfm_r', 'classic')
  WHERE segment = 'Champions';

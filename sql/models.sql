@@ -11,7 +11,7 @@ SET search_path = models_walkthrough, public;
 -- The CDNOW sample: 2,357 customers' orders from January 1997 to June 1998.
 -- Calibration period up to 1997-09-30, times in weeks.
 CREATE TABLE cdnow_lines (line text);
-\copy cdnow_lines FROM '../shared/datasets/cdnow/CDNOW_sample.txt'
+\copy cdnow_lines FROM 'test/fixtures/CDNOW_sample.txt'
 CREATE TABLE cdnow AS
 SELECT f[2]::int AS customer, to_date(f[3], 'YYYYMMDD') AS day, f[5]::numeric AS dollars
   FROM (SELECT regexp_split_to_array(btrim(line), '\s+') AS f FROM cdnow_lines) s;

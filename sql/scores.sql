@@ -7,7 +7,7 @@ SET search_path = scores_test;
 -- The R package rfm's sample orders (995 customers, 4,906 orders), analysed
 -- on 2006-12-31 as in the package's tests.
 CREATE TABLE rfm_orders (customer_id text, order_date date, revenue numeric);
-\copy rfm_orders FROM '../shared/datasets/rfm/rfm_data_orders.csv' WITH (FORMAT csv, HEADER)
+\copy rfm_orders FROM 'test/fixtures/rfm_data_orders.csv' WITH (FORMAT csv, HEADER)
 CREATE TABLE rfm_customers AS
 SELECT customer_id, s,
        lifecycle.days_since_last_order(s, '2006-12-31') AS days_since_last_order

@@ -38,8 +38,12 @@ SELECT "Customer ""ID""", as_of, stage, orders, purchase_days, monetary, refunds
        days_since_last_order, first_purchase, last_purchase
   FROM "Segments ""A""" ORDER BY 1;
 
+-- The default score method, bands, scores recency by the stage thresholds:
+-- 5 up to 45 days, 4 up to 90, 3 up to 135, 2 up to 180, 1 beyond (dormant
+-- and churned), so that segments agree with stages.
+SELECT "Customer ""ID""", stage, days_since_last_order, r_score FROM "Segments ""A""" ORDER BY 1;
 -- Scores and segments are the public functions applied to the view's own columns.
-WITH b AS (SELECT lifecycle.rfm_breaks(days_since_last_order, orders, monetary) AS k FROM "Segments ""A""")
+WITH b AS (SELECT lifecycle.rfm_breaks(days_since_last_order, orders, monetary, 'bands') AS k FROM "Segments ""A""")
 SELECT count(*) AS scored,
        count(*) FILTER (WHERE r_score = lifecycle.r_score(days_since_last_order, b.k)
                           AND f_score = lifecycle.f_score(orders, b.k)
@@ -123,7 +127,7 @@ SELECT lifecycle.drop_segment_view('"Segments ""A"""');
 SELECT count(*) AS relations FROM pg_class WHERE relname LIKE 'Segments "A"%';
 SELECT (SELECT count(*) FROM lifecycle.segment_views) AS settings,
        (SELECT count(*) FROM lifecycle.refresh_runs) AS runs,
-       (SELECT count(*) FROM lifecycle.stage_snapshots) AS snapshots;
+       (SELECT count(*) FROM lifecycle.transition_history) AS transitions;
 
 REVOKE USAGE ON SCHEMA "Shop; Data" FROM lifecycle_outsider;
 DROP ROLE lifecycle_outsider;

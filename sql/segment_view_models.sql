@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE SCHEMA cdnow_view;
 SET search_path = cdnow_view, public;
 CREATE TABLE lines (line text);
-\copy lines FROM '../shared/datasets/cdnow/CDNOW_sample.txt'
+\copy lines FROM 'test/fixtures/CDNOW_sample.txt'
 CREATE TABLE orders AS
 SELECT f[2]::int AS customer, to_date(f[3], 'YYYYMMDD') AS day, f[5]::numeric AS dollars
   FROM (SELECT regexp_split_to_array(btrim(line), '\s+') AS f FROM lines) s;

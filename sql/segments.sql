@@ -42,7 +42,7 @@ SELECT segment, count(*) AS combinations
 -- (Loyal Customers 278, Potential Loyalist 229, Champions 158, Lost 111,
 -- At Risk 86, About To Sleep 50, Others 48, Need Attention 35).
 CREATE TABLE rfm_orders (customer_id text, order_date date, revenue numeric);
-\copy rfm_orders FROM '../shared/datasets/rfm/rfm_data_orders.csv' WITH (FORMAT csv, HEADER)
+\copy rfm_orders FROM 'test/fixtures/rfm_data_orders.csv' WITH (FORMAT csv, HEADER)
 CREATE TABLE summaries AS
 SELECT customer_id, lifecycle.rfm_agg(order_date, revenue) AS s
   FROM rfm_orders GROUP BY customer_id;

@@ -14,6 +14,10 @@
  * rfm_r:	 R's quantile(type = 7) at seq(0, 1, length.out = 6), plus 1,
  *			 computed exactly as R computes them (rfm 0.3.0, rfm_table_order).
  * ntile:	 no breaks: ntile scores come from ntile(5) windows.
+ * bands:	 F and M as quantile; R by fixed bands of the stage thresholds, so
+ *			 that scores agree with stages: 5 up to half the active period,
+ *			 4 up to active_days, 3 up to halfway to dormant_days, 2 up to
+ *			 dormant_days, 1 beyond (dormant and churned customers).
  */
 #include "postgres.h"
 
@@ -41,7 +45,7 @@
 /* Below this many values, selection finishes with an insertion sort. */
 #define SELECT_SMALL	16
 
-static const char *const method_names[METHOD_COUNT] = {"quantile", "rfm_r", "ntile"};
+static const char *const method_names[METHOD_COUNT] = {"quantile", "rfm_r", "ntile", "bands"};
 
 /* A growing array of one metric's values. */
 typedef struct MetricValues
@@ -70,7 +74,7 @@ breaks_method(const char *name, int len)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("RFM scoring method \"%.*s\" not recognized", len, name),
-			 errhint("Use 'quantile', 'rfm_r' or 'ntile'.")));
+			 errhint(BREAKS_METHOD_HINT)));
 	return METHOD_QUANTILE;		/* keep compiler quiet */
 }
 
@@ -83,12 +87,13 @@ breaks_method_name(BreaksMethod method)
 
 /*
  * A frequency or monetary value as the double that scoring compares: the
- * same double as numeric::float8, so the breaks equal percentile_cont's.
+ * same double as numeric::float8, so the breaks equal percentile_cont's;
+ * a value beyond double's range (1e400) counts as the largest double.
  */
 double
 metric_value(Numeric value, const char *metric)
 {
-	double		result = numeric_to_double(value);
+	double		result = numeric_to_double_clamped(value);
 
 	if (isnan(result) || isinf(result))
 		ereport(ERROR,
@@ -152,7 +157,7 @@ method_argument(FunctionCallInfo fcinfo)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("RFM scoring method must not be NULL"),
-				 errhint("Use 'quantile', 'rfm_r' or 'ntile'.")));
+				 errhint(BREAKS_METHOD_HINT)));
 	name = PG_GETARG_TEXT_PP(4);
 	return breaks_method(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
 }
@@ -454,7 +459,7 @@ metric_breaks(double *values, int64 n, BreaksMethod method, double *breaks)
 
 	for (q = 0; q < BREAKS_PER_METRIC; q++)
 	{
-		if (method == METHOD_QUANTILE)
+		if (method == METHOD_QUANTILE || method == METHOD_BANDS)
 		{
 			/* percentile_cont: rows floor/ceil of p (n - 1), 0-based */
 			static const double p[BREAKS_PER_METRIC] = {0.2, 0.4, 0.6, 0.8};
@@ -488,13 +493,28 @@ metric_breaks(double *values, int64 n, BreaksMethod method, double *breaks)
 		double		b = x[hi[q]];
 		double		h = fraction[q];
 
-		if (method == METHOD_QUANTILE)
+		if (method == METHOD_QUANTILE || method == METHOD_BANDS)
 			/* float8_lerp */
 			breaks[q] = hi[q] > lo[q] ? a + h * (b - a) : a;
 		else
 			/* quantile.default, type 7; then rfm's bins() adds 1 */
 			breaks[q] = (h > 0 && b != a ? (1 - h) * a + h * b : a) + 1;
 	}
+}
+
+/*
+ * The bands method's recency breaks for stage thresholds: halfway marks of
+ * the active period and of the way to dormancy, each half a day above a
+ * whole day, so that "1 + the breaks above it" gives 4 at exactly
+ * active_days and 1 beyond dormant_days.
+ */
+void
+recency_band_breaks(int32 active_days, int32 dormant_days, double *breaks)
+{
+	breaks[0] = active_days / 2 + 0.5;
+	breaks[1] = active_days + 0.5;
+	breaks[2] = active_days + (dormant_days - active_days) / 2 + 0.5;
+	breaks[3] = dormant_days + 0.5;
 }
 
 /* A float8[] of the breaks. */
@@ -544,7 +564,10 @@ rfm_breaks_final(PG_FUNCTION_ARGS)
 		nulls[1 + i] = state->method == METHOD_NTILE || state->metrics[i].count == 0;
 		if (nulls[1 + i])
 			continue;
-		metric_breaks(state->metrics[i].values, state->metrics[i].count, state->method, breaks);
+		if (state->method == METHOD_BANDS && i == METRIC_R)
+			recency_band_breaks(BANDS_DEFAULT_ACTIVE_DAYS, BANDS_DEFAULT_DORMANT_DAYS, breaks);
+		else
+			metric_breaks(state->metrics[i].values, state->metrics[i].count, state->method, breaks);
 		values[1 + i] = breaks_array(breaks);
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));

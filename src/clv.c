@@ -22,14 +22,18 @@
 #include "compat.h"
 #include "models.h"
 
+/* At most this many periods: a century of months. */
+#define CLV_MAX_PERIODS 1200
+
 /* Error unless the discounting arguments make sense. */
 static void
 check_discounting(int32 periods, double period_length, double discount_rate)
 {
-	if (periods < 0)
+	if (periods < 0 || periods > CLV_MAX_PERIODS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("number of periods must not be negative")));
+				 errmsg("number of periods must be between 0 and %d", CLV_MAX_PERIODS),
+				 errdetail("Each period's expected purchases take longer to compute as the horizon grows, so the cost grows with the square of the periods; %d monthly periods are a century.", CLV_MAX_PERIODS)));
 	if (!(isfinite(period_length) && period_length > 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -1,6 +1,6 @@
 /*
  * compat.h
- *	  What differs between the PostgreSQL versions lifecycle builds on (13-17).
+ *	  What differs between the PostgreSQL versions lifecycle builds on (13-18).
  */
 #ifndef LIFECYCLE_COMPAT_H
 #define LIFECYCLE_COMPAT_H
@@ -11,6 +11,11 @@
 #include "lib/stringinfo.h"
 #include "utils/fmgrprotos.h"
 #include "utils/numeric.h"
+
+/* Since PostgreSQL 16 the varlena macros (VARDATA_ANY, VARSIZE, ...) live here. */
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"
+#endif
 
 #if PG_VERSION_NUM < 160000 && defined(__GNUC__)
 /*

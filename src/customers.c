@@ -19,7 +19,10 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "parser/parse_coerce.h"
 #include "tcop/dest.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
@@ -327,11 +330,10 @@ column_type(Oid relid, const char *column, Oid *collation)
 	return type;
 }
 
-/* The hash and equality functions of the customer key type (key->type). */
-static void
-key_type_init(KeyType *key, Oid collation)
+/* The type cache entry of a customer key type, or an error if it cannot be hashed. */
+static TypeCacheEntry *
+hashable_key_type(Oid type)
 {
-	Oid			type = key->type;
 	TypeCacheEntry *entry = lookup_type_cache(type, TYPECACHE_HASH_PROC_FINFO |
 											  TYPECACHE_EQ_OPR_FINFO);
 
@@ -340,36 +342,49 @@ key_type_init(KeyType *key, Oid collation)
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("customer key type %s cannot be hashed", format_type_be(type)),
 				 errhint("Use a key column of a type with a default hash operator class, or a view that casts it to one.")));
+	return entry;
+}
+
+/* The hash and equality functions of the customer key type (key->type). */
+static void
+key_type_init(KeyType *key, Oid collation)
+{
+	Oid			type = key->type;
+	TypeCacheEntry *entry = hashable_key_type(type);
+
 	key->hash = &entry->hash_proc_finfo;
 	key->equal = &entry->eq_opr_finfo;
 	key->collation = collation;
 	get_typlenbyval(type, &key->len, &key->byval);
 }
 
+/* Error unless the order time column's type is one whose days we know. */
+static void
+check_time_type(Oid time_type, const char *time_column)
+{
+	if (time_type != TIMESTAMPTZOID && time_type != TIMESTAMPOID && time_type != DATEOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("order time column \"%s\" has type %s", time_column, format_type_be(time_type)),
+				 errhint("Use a timestamptz, timestamp or date column, or a view that casts to one.")));
+}
+
 /*
  * The end of the as-of day, as a value of the order time's type: orders
- * count when their time is before it.
+ * count when their time is before it.  A timestamptz day ends in the zone's
+ * calendar (days.c).
  */
 static Datum
 as_of_day_end(Oid time_type, const char *time_column, DateADT as_of, text *zone)
 {
 	Datum		next_day = DateADTGetDatum(as_of + 1);
 
-	switch (time_type)
-	{
-		case TIMESTAMPTZOID:
-			return DirectFunctionCall2(timestamp_zone, PointerGetDatum(zone),
-									   DirectFunctionCall1(date_timestamp, next_day));
-		case TIMESTAMPOID:
-			return DirectFunctionCall1(date_timestamp, next_day);
-		case DATEOID:
-			return next_day;
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_DATATYPE_MISMATCH),
-			 errmsg("order time column \"%s\" has type %s", time_column, format_type_be(time_type)),
-			 errhint("Use a timestamptz, timestamp or date column, or a view that casts to one.")));
-	return (Datum) 0;			/* keep compiler quiet */
+	check_time_type(time_type, time_column);
+	if (time_type == TIMESTAMPTZOID)
+		return TimestampTzGetDatum(day_start(as_of + 1, lookup_zone(zone)));
+	if (time_type == TIMESTAMPOID)
+		return DirectFunctionCall1(date_timestamp, next_day);
+	return next_day;
 }
 
 /* The customers of the table, in one array in mcxt. */
@@ -437,6 +452,52 @@ order_source_key_type(const OrderSource *source)
 	return column_type(source->orders, source->customer_column, NULL);
 }
 
+/* Error unless the current role may read the relation. */
+static void
+check_readable(Oid relid)
+{
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", relation_sql_name(relid)),
+				 errhint("A segment view reads the whole relation: its owner needs SELECT on it.")));
+}
+
+/*
+ * Error unless the orders (and customers) relation can be read as the
+ * source says: the current role may read them, the columns exist, the key
+ * hashes, the order time is a date, timestamp or timestamptz (or a domain
+ * over one) and the amount a number.  What creating, changing and
+ * refreshing a segment view check (settings.c).
+ */
+void
+order_source_check(const OrderSource *source)
+{
+	Oid			amount_type;
+
+	check_readable(source->orders);
+	hashable_key_type(order_source_key_type(source));
+	check_time_type(order_time_type(source), source->time_column);
+	amount_type = getBaseType(column_type(source->orders, source->amount_column, NULL));
+	if (TypeCategory(amount_type) != TYPCATEGORY_NUMERIC)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("amount column \"%s\" has type %s", source->amount_column, format_type_be(amount_type)),
+				 errhint("Use a numeric, integer or floating-point column, or a view that casts to one.")));
+	if (OidIsValid(source->customers))
+	{
+		check_readable(source->customers);
+		(void) column_type(source->customers, source->customers_key, NULL);
+	}
+}
+
+/* The type of the orders' time column, looking through domains. */
+Oid
+order_time_type(const OrderSource *source)
+{
+	return getBaseType(column_type(source->orders, source->time_column, NULL));
+}
+
 /*
  * Every customer of the orders up to the end of the as-of day (and every key
  * of the customers relation, if given) with the rfm_agg state of its orders,
@@ -460,7 +521,7 @@ read_customers(const OrderSource *source, MemoryContext mcxt, int64 *count)
 	scan.batch_mcxt = AllocSetContextCreate(mcxt, "lifecycle order batch", ALLOCSET_DEFAULT_SIZES);
 	scan.row_mcxt = AllocSetContextCreate(mcxt, "lifecycle order row", ALLOCSET_DEFAULT_SIZES);
 	scan.key.type = column_type(source->orders, source->customer_column, &key_collation);
-	scan.time_type = column_type(source->orders, source->time_column, NULL);
+	scan.time_type = order_time_type(source);
 	day_end = as_of_day_end(scan.time_type, source->time_column, source->as_of, source->time_zone);
 	if (scan.time_type == TIMESTAMPTZOID)
 		scan.zone = lookup_zone(source->time_zone);

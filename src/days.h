@@ -15,5 +15,6 @@ extern DateADT day_of_date(DateADT d);
 extern DateADT day_of_timestamp(Timestamp ts);
 extern DateADT day_of_timestamptz(TimestampTz ts, const pg_tz *zone);
 extern const pg_tz *lookup_zone(const text *name);
+extern TimestampTz day_start(DateADT day, const pg_tz *zone);
 
 #endif

@@ -36,6 +36,7 @@
 
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "utils/tuplestore.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -47,6 +48,7 @@
 #include "customers.h"
 #include "models.h"
 #include "numeric_double.h"
+#include "settings.h"
 #include "stage.h"
 #include "summary.h"
 
@@ -83,36 +85,105 @@ enum
 	F_NATTS
 };
 
-/* The types of the result columns after the customer's; 0: the stage enum. */
-static const Oid fact_types[F_NATTS] = {
-	InvalidOid, DATEOID, DATEOID, DATEOID, INT8OID, INT4OID, NUMERICOID, NUMERICOID,
-	INT8OID, NUMERICOID, INT4OID, INT4OID, NUMERICOID, NUMERICOID, INT4OID, FLOAT8OID,
-	FLOAT8OID, NUMERICOID, InvalidOid, INT8OID, INT4OID, INT4OID, INT4OID, FLOAT8OID,
-	FLOAT8OID, FLOAT8OID, FLOAT8OID
+/*
+ * The result columns: name, SQL type and comment, in the order of the enum
+ * above.  The one definition of the facts: the segment view's query takes
+ * its column definition list from here (lifecycle._facts_columns), and the
+ * view's column comments for the columns it passes on.
+ */
+typedef struct FactColumn
+{
+	const char *name;
+	Oid			type;			/* InvalidOid: the key's type, or the stage enum */
+	const char *comment;
+} FactColumn;
+
+static const FactColumn fact_columns[F_NATTS] = {
+	{"customer", InvalidOid, "Customer key"},
+	{"first_purchase", DATEOID, "Day of the first purchase"},
+	{"last_purchase", DATEOID, "Day of the last purchase"},
+	{"previous_purchase", DATEOID, "The purchase day before the last one"},
+	{"orders", INT8OID, "Purchase rows (refunds are not orders)"},
+	{"purchase_days", INT4OID, "Distinct purchase days"},
+	{"monetary", NUMERICOID, "Net revenue: purchases minus refunds"},
+	{"gross", NUMERICOID, "Purchase value before refunds"},
+	{"refunds", INT8OID, "Refund rows"},
+	{"refunded", NUMERICOID, "Total refunded, positive"},
+	{"days_since_last_order", INT4OID, "RFM recency: days from the last purchase to as_of"},
+	{"tenure_days", INT4OID, "Days from the first purchase to as_of"},
+	{"mean_interval_days", NUMERICOID, "Mean days between purchase days"},
+	{"aov", NUMERICOID, "Average order value: purchase value / orders"},
+	{"btyd_frequency", INT4OID, "BTYD frequency: repeat purchase days"},
+	{"btyd_recency", FLOAT8OID, "BTYD recency: age at the last purchase (last - first purchase), in the view's BTYD unit"},
+	{"btyd_t", FLOAT8OID, "BTYD T: age at as_of (as_of - first purchase), in the view's BTYD unit"},
+	{"btyd_monetary_value", NUMERICOID, "BTYD monetary value: mean spend of the repeat purchase days"},
+	{"stage", InvalidOid, "Lifecycle stage: prospect, new, active, at_risk, dormant, churned or reactivated"},
+	{"frequency", INT8OID, "The F score's input: orders or purchase days, as the view's frequency_basis says"},
+	{"r_score", INT4OID, "Recency score 1-5 (5 = bought most recently)"},
+	{"f_score", INT4OID, "Frequency score 1-5 (5 = buys most often)"},
+	{"m_score", INT4OID, "Monetary score 1-5 (5 = spends most, net of refunds)"},
+	{"p_alive", FLOAT8OID, "Probability the customer is still active (BG/NBD fitted at the refresh); NULL unless the view's models are on"},
+	{"expected_purchases", FLOAT8OID, "Expected purchase days in the next prediction_days days (BG/NBD)"},
+	{"expected_spend", FLOAT8OID, "Expected value of a future purchase day (Gamma-Gamma)"},
+	{"clv", FLOAT8OID, "Customer lifetime value: expected spend over clv_periods periods of clv_period_days days, discounted by clv_discount_rate a period"},
 };
 
-/* Check the column definition list against what the rows will hold. */
+/* Check the column definition list against what the rows will hold, by name and type. */
 static void
 check_result_desc(TupleDesc desc, Oid key_type)
 {
-	bool		ok = desc->natts == F_NATTS;
-
-	for (int i = 0; ok && i < F_NATTS; i++)
-	{
-		Oid			type = TupleDescAttr(desc, i)->atttypid;
-
-		if (i == F_CUSTOMER)
-			ok = type == key_type;
-		else if (i == F_STAGE)
-			ok = type_is_enum(type);
-		else
-			ok = type == fact_types[i];
-	}
-	if (!ok)
+	if (desc->natts != F_NATTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("column definition list does not match the customer facts"),
-				 errhint("lifecycle._customer_facts is internal to segment views.")));
+				 errmsg("column definition list has %d columns, the customer facts have %d", desc->natts, F_NATTS),
+				 errhint("lifecycle._customer_facts is internal to segment views; lifecycle._facts_columns() lists its columns.")));
+	for (int i = 0; i < F_NATTS; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+		bool		ok;
+
+		if (i == F_CUSTOMER)
+			ok = attr->atttypid == key_type;
+		else if (i == F_STAGE)
+			ok = type_is_enum(attr->atttypid);
+		else
+			ok = attr->atttypid == fact_columns[i].type;
+		if (!ok || strcmp(NameStr(attr->attname), fact_columns[i].name) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column %d of the column definition list is \"%s\" %s; the customer facts have \"%s\" %s there",
+							i + 1, NameStr(attr->attname), format_type_be(attr->atttypid), fact_columns[i].name,
+							i == F_CUSTOMER ? format_type_be(key_type) :
+							i == F_STAGE ? "lifecycle.stage" : format_type_be(fact_columns[i].type)),
+					 errhint("lifecycle._customer_facts is internal to segment views; lifecycle._facts_columns() lists its columns.")));
+	}
+}
+
+PG_FUNCTION_INFO_V1(facts_columns);
+/*
+ * lifecycle._facts_columns(): the facts' columns as (name, type, comment)
+ * rows, in order; type NULL for the customer key, whose type is the orders'.
+ */
+Datum
+facts_columns(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < F_NATTS; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = CStringGetTextDatum(fact_columns[i].name);
+		if (i == F_CUSTOMER)
+			nulls[1] = true;
+		else
+			values[1] = CStringGetTextDatum(i == F_STAGE ? "lifecycle.stage" : format_type_be(fact_columns[i].type));
+		values[2] = CStringGetTextDatum(fact_columns[i].comment);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
 
 /* What every result row is computed with. */
@@ -183,7 +254,9 @@ score_breaks(const Customer *customers, int64 n, FactsOutput *out, MemoryContext
 	for (int m = 0; m < METRIC_COUNT; m++)
 	{
 		out->scored[m] = scored > 0;
-		if (scored > 0)
+		if (scored > 0 && out->method == METHOD_BANDS && m == METRIC_R)
+			recency_band_breaks(out->policy.active_days, out->policy.dormant_days, out->breaks[m]);
+		else if (scored > 0)
 			metric_breaks(values[m], scored, out->method, out->breaks[m]);
 		pfree(values[m]);
 	}
@@ -196,7 +269,7 @@ btyd_doubles(const Datum *values, const bool *nulls, double *btyd)
 	btyd[0] = DatumGetInt32(values[0]);
 	btyd[1] = DatumGetFloat8(values[1]);
 	btyd[2] = DatumGetFloat8(values[2]);
-	btyd[3] = nulls[3] ? 0.0 : numeric_to_double(DatumGetNumeric(values[3]));
+	btyd[3] = nulls[3] ? 0.0 : numeric_to_double_clamped(DatumGetNumeric(values[3]));
 }
 
 /*
@@ -371,72 +444,72 @@ write_rows(const Customer *customers, int64 n, const FactsOutput *out, TupleDesc
 	return store;
 }
 
-/* Arguments 0-7: the orders and which of them count. */
-static void
-read_source(FunctionCallInfo fcinfo, OrderSource *source)
-{
-	memset(source, 0, sizeof(OrderSource));
-	source->orders = DatumGetObjectId(required_arg(fcinfo, 0, "orders", NULL));
-	source->customer_column = NameStr(*DatumGetName(required_arg(fcinfo, 1, "customer_column", NULL)));
-	source->time_column = NameStr(*DatumGetName(required_arg(fcinfo, 2, "time_column", NULL)));
-	source->amount_column = NameStr(*DatumGetName(required_arg(fcinfo, 3, "amount_column", NULL)));
-	if (!PG_ARGISNULL(4))
-	{
-		source->customers = PG_GETARG_OID(4);
-		source->customers_key = NameStr(*DatumGetName(required_arg(fcinfo, 5, "customers_key", NULL)));
-	}
-	source->time_zone = DatumGetTextPP(required_arg(fcinfo, 6, "time_zone", NULL));
-	source->as_of = DatumGetDateADT(required_arg(fcinfo, 7, "as_of", NULL));
-}
-
-/* Arguments 7-20: what the rows are computed with, checked. */
-static void
-read_settings(FunctionCallInfo fcinfo, FactsOutput *out)
-{
-	text	   *method = DatumGetTextPP(required_arg(fcinfo, 14, "score_method", NULL));
-
-	memset(out, 0, sizeof(FactsOutput));
-	out->as_of = DatumGetDateADT(required_arg(fcinfo, 7, "as_of", NULL));
-	rfm_check_as_of(out->as_of);
-	out->unit_days = rfm_time_unit_days(TextDatumGetCString(required_arg(fcinfo, 8, "btyd_unit", NULL)));
-	out->policy.active_days = DatumGetInt32(required_arg(fcinfo, 9, "active_days", NULL));
-	out->policy.dormant_days = DatumGetInt32(required_arg(fcinfo, 10, "dormant_days", NULL));
-	out->policy.churn_days = DatumGetInt32(required_arg(fcinfo, 11, "churn_days", NULL));
-	out->policy.cadence = !PG_ARGISNULL(12);
-	out->policy.cadence_factor = out->policy.cadence ? PG_GETARG_FLOAT8(12) : 0;
-	out->policy.cadence_min_days = DatumGetInt32(required_arg(fcinfo, 13, "cadence_min_days", NULL));
-	stage_policy_check(&out->policy);
-	out->method = breaks_method(VARDATA_ANY(method), VARSIZE_ANY_EXHDR(method));
-	out->by_orders = strcmp(TextDatumGetCString(required_arg(fcinfo, 15, "frequency_basis", NULL)), "orders") == 0;
-	out->models = DatumGetBool(required_arg(fcinfo, 16, "models", NULL));
-	out->horizon = (double) DatumGetInt32(required_arg(fcinfo, 17, "prediction_days", NULL)) / out->unit_days;
-	out->clv_periods = DatumGetInt32(required_arg(fcinfo, 18, "clv_periods", NULL));
-	out->clv_period_length = (double) DatumGetInt32(required_arg(fcinfo, 19, "clv_period_days", NULL)) / out->unit_days;
-	out->clv_discount_rate = DatumGetFloat8(required_arg(fcinfo, 20, "clv_discount_rate", NULL));
-	if (!(out->horizon > 0 && out->clv_periods > 0 && out->clv_period_length > 0 &&
-		  isfinite(out->clv_discount_rate) && out->clv_discount_rate >= 0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("prediction settings must be positive"),
-				 errdetail("prediction_days, clv_periods and clv_period_days must be positive, clv_discount_rate a non-negative finite number.")));
-}
-
-PG_FUNCTION_INFO_V1(customer_facts);
 /*
- * lifecycle._customer_facts(orders, customer_column, time_column,
+ * The settings of a segment view made under version 1.0, whose query passes
+ * them as 21 arguments: orders, customer_column, time_column,
  * amount_column, customers, customers_key, time_zone, as_of, btyd_unit,
  * active_days, dormant_days, churn_days, cadence_factor, cadence_min_days,
  * score_method, frequency_basis, models, prediction_days, clv_periods,
- * clv_period_days, clv_discount_rate): one row per customer of the orders up to
- * the end of the as-of day (and per key of the customers relation, if
- * given), as the header describes.  Only cadence_factor (no cadence rule)
- * and the customers relation may be NULL.
+ * clv_period_days, clv_discount_rate.  Only cadence_factor (no cadence
+ * rule) and the customers relation may be NULL.
  */
-Datum
-customer_facts(PG_FUNCTION_ARGS)
+static void
+settings_from_args(FunctionCallInfo fcinfo, ViewSettings *settings)
+{
+	memset(settings, 0, sizeof(ViewSettings));
+	settings->source.orders = DatumGetObjectId(required_arg(fcinfo, 0, "orders", NULL));
+	settings->source.customer_column = NameStr(*DatumGetName(required_arg(fcinfo, 1, "customer_column", NULL)));
+	settings->source.time_column = NameStr(*DatumGetName(required_arg(fcinfo, 2, "time_column", NULL)));
+	settings->source.amount_column = NameStr(*DatumGetName(required_arg(fcinfo, 3, "amount_column", NULL)));
+	if (!PG_ARGISNULL(4))
+	{
+		settings->source.customers = PG_GETARG_OID(4);
+		settings->source.customers_key = NameStr(*DatumGetName(required_arg(fcinfo, 5, "customers_key", NULL)));
+	}
+	settings->source.time_zone = DatumGetTextPP(required_arg(fcinfo, 6, "time_zone", NULL));
+	settings->source.as_of = DatumGetDateADT(required_arg(fcinfo, 7, "as_of", NULL));
+	settings->btyd_unit = TextDatumGetCString(required_arg(fcinfo, 8, "btyd_unit", NULL));
+	settings->policy.active_days = DatumGetInt32(required_arg(fcinfo, 9, "active_days", NULL));
+	settings->policy.dormant_days = DatumGetInt32(required_arg(fcinfo, 10, "dormant_days", NULL));
+	settings->policy.churn_days = DatumGetInt32(required_arg(fcinfo, 11, "churn_days", NULL));
+	settings->policy.cadence = !PG_ARGISNULL(12);
+	settings->policy.cadence_factor = settings->policy.cadence ? PG_GETARG_FLOAT8(12) : 0;
+	settings->policy.cadence_min_days = DatumGetInt32(required_arg(fcinfo, 13, "cadence_min_days", NULL));
+	settings->score_method = TextDatumGetCString(required_arg(fcinfo, 14, "score_method", NULL));
+	settings->frequency_basis = TextDatumGetCString(required_arg(fcinfo, 15, "frequency_basis", NULL));
+	settings->models = DatumGetBool(required_arg(fcinfo, 16, "models", NULL));
+	settings->prediction_days = DatumGetInt32(required_arg(fcinfo, 17, "prediction_days", NULL));
+	settings->clv_periods = DatumGetInt32(required_arg(fcinfo, 18, "clv_periods", NULL));
+	settings->clv_period_days = DatumGetInt32(required_arg(fcinfo, 19, "clv_period_days", NULL));
+	settings->clv_discount_rate = DatumGetFloat8(required_arg(fcinfo, 20, "clv_discount_rate", NULL));
+}
+
+/* What every row is computed with, from checked settings. */
+static void
+facts_output_init(const ViewSettings *settings, FactsOutput *out)
+{
+	memset(out, 0, sizeof(FactsOutput));
+	out->as_of = settings->source.as_of;
+	rfm_check_as_of(out->as_of);
+	out->unit_days = rfm_time_unit_days(settings->btyd_unit);
+	out->policy = settings->policy;
+	out->method = breaks_method(settings->score_method, strlen(settings->score_method));
+	out->by_orders = strcmp(settings->frequency_basis, "orders") == 0;
+	out->models = settings->models;
+	out->horizon = (double) settings->prediction_days / out->unit_days;
+	out->clv_periods = settings->clv_periods;
+	out->clv_period_length = (double) settings->clv_period_days / out->unit_days;
+	out->clv_discount_rate = settings->clv_discount_rate;
+}
+
+/*
+ * The rows of checked settings into the set-returning call's tuplestore, as
+ * the header describes.
+ */
+static Datum
+facts_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	OrderSource source;
 	FactsOutput out;
 	MemoryContext mcxt,
 				row_mcxt,
@@ -445,18 +518,18 @@ customer_facts(PG_FUNCTION_ARGS)
 	int64		ncustomers;
 	TupleDesc	desc;
 
-	read_source(fcinfo, &source);
-	read_settings(fcinfo, &out);
+	settings_check(settings);
+	facts_output_init(settings, &out);
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
 		!(rsinfo->allowedModes & SFRM_Materialize) || rsinfo->expectedDesc == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("lifecycle._customer_facts must be called in FROM with a column definition list")));
-	check_result_desc(rsinfo->expectedDesc, order_source_key_type(&source));
+	check_result_desc(rsinfo->expectedDesc, order_source_key_type(&settings->source));
 
 	mcxt = AllocSetContextCreate(CurrentMemoryContext, "lifecycle customer facts", ALLOCSET_DEFAULT_SIZES);
 	row_mcxt = AllocSetContextCreate(mcxt, "lifecycle customer facts row", ALLOCSET_DEFAULT_SIZES);
-	customers = read_customers(&source, mcxt, &ncustomers);
+	customers = read_customers(&settings->source, mcxt, &ncustomers);
 	score_breaks(customers, ncustomers, &out, row_mcxt);
 	if (out.models)
 		fit_models(customers, ncustomers, &out, row_mcxt);
@@ -470,4 +543,42 @@ customer_facts(PG_FUNCTION_ARGS)
 	rsinfo->returnMode = SFRM_Materialize;
 	MemoryContextDelete(mcxt);
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(view_facts);
+/*
+ * lifecycle._customer_facts(settings lifecycle.segment_views, as_of date):
+ * one row per customer of the orders up to the end of the as-of day (and
+ * per key of the customers relation, if given), computed with the view's
+ * settings row, read by column name and checked as when it was written.
+ */
+Datum
+view_facts(PG_FUNCTION_ARGS)
+{
+	ViewSettings settings;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("segment view settings not found"),
+				 errdetail("lifecycle.segment_views has no row for this view that the current role may read."),
+				 errhint("Only the view's owner (or a member of its role) refreshes it.")));
+	settings_from_row(PG_GETARG_HEAPTUPLEHEADER(0), &settings);
+	settings.source.as_of = DatumGetDateADT(required_arg(fcinfo, 1, "as_of", NULL));
+	return facts_rows(fcinfo, &settings);
+}
+
+PG_FUNCTION_INFO_V1(customer_facts);
+/*
+ * lifecycle._customer_facts with the 21 arguments of settings_from_args:
+ * the entry point of segment views made under version 1.0 (their query
+ * calls it); the same rows as view_facts.
+ */
+Datum
+customer_facts(PG_FUNCTION_ARGS)
+{
+	ViewSettings settings;
+
+	settings_from_args(fcinfo, &settings);
+	return facts_rows(fcinfo, &settings);
 }

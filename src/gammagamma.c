@@ -263,7 +263,8 @@ gammagamma_expected_spend(const double *params, double x, double m)
 				 errmsg("expected spend is infinite under this model"),
 				 errdetail("With q = %g and p x = %g, p x + q is not above 1.", q, p * x),
 				 errhint("A Gamma-Gamma model with q <= 1 has no finite mean spend for customers without repeat purchases.")));
-	return p * (gamma + (x > 0 ? x * m : 0.0)) / denominator;
+	/* p x / denominator < 1 (q > 1): no intermediate overflows for finite m */
+	return p * gamma / denominator + (x > 0 ? m * (p * x / denominator) : 0.0);
 }
 
 PG_FUNCTION_INFO_V1(gammagamma_expected_spend_sql);

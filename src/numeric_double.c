@@ -20,8 +20,13 @@
  */
 #include "postgres.h"
 
+#include <float.h>
+#include <math.h>
+
+#include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 
+#include "compat.h"
 #include "numeric_double.h"
 
 #define NUMERIC_FORMAT_MASK		0xC000
@@ -51,11 +56,13 @@ via_text(Numeric value)
 }
 
 /*
- * The double nearest to the numeric's value, the same double numeric::float8
- * gives.  The numeric must be detoasted (as PG_GETARG_NUMERIC leaves it).
+ * Clinger's fast path: the numeric's double into *result, and true, when
+ * the numeric is a few digits times a power of ten that doubles hold
+ * exactly; false for every other numeric.  The numeric must be detoasted
+ * (as PG_GETARG_NUMERIC leaves it).
  */
-double
-numeric_to_double(Numeric value)
+static bool
+fast_to_double(Numeric value, double *result)
 {
 	const char *data = VARDATA(value);
 	uint16		header;
@@ -66,7 +73,6 @@ numeric_to_double(Numeric value)
 	int			ndigits;
 	uint64		units = 0;
 	int			exponent;
-	double		result;
 	int			i;
 
 	memcpy(&header, data, sizeof(uint16));
@@ -90,22 +96,62 @@ numeric_to_double(Numeric value)
 				break;
 			}
 		default:
-			return via_text(value); /* NaN, infinities */
+			return false;		/* NaN, infinities */
 	}
 
 	ndigits = (VARSIZE(value) - VARHDRSZ - header_size) / sizeof(int16);
 	if (ndigits == 0)
-		return 0.0;
+	{
+		*result = 0.0;
+		return true;
+	}
 	if (ndigits > 4)
-		return via_text(value);
+		return false;
 	digits = (const int16 *) (data + header_size);
 	for (i = 0; i < ndigits; i++)
 		units = units * NUMERIC_BASE + digits[i];
 	exponent = NUMERIC_BASE_DIGITS * (weight - (ndigits - 1));
 	if (units > EXACT_INTEGER_LIMIT || exponent < -22 || exponent > 22)
-		return via_text(value);
+		return false;
 
-	result = exponent >= 0 ? (double) units * exact_powers_of_ten[exponent]
+	*result = exponent >= 0 ? (double) units * exact_powers_of_ten[exponent]
 		: (double) units / exact_powers_of_ten[-exponent];
-	return negative ? -result : result;
+	if (negative)
+		*result = -*result;
+	return true;
+}
+
+/*
+ * The double nearest to the numeric's value, the same double numeric::float8
+ * gives.  The numeric must be detoasted (as PG_GETARG_NUMERIC leaves it).
+ */
+double
+numeric_to_double(Numeric value)
+{
+	double		result;
+
+	return fast_to_double(value, &result) ? result : via_text(value);
+}
+
+/*
+ * numeric_to_double, except that a finite numeric beyond double's range
+ * (an amount of 1e400 is a valid numeric) becomes -DBL_MAX or DBL_MAX
+ * instead of an error: how scores and the models see such a value.  It then
+ * ranks with the largest values and ties only with values as absurd, so one
+ * row cannot fail every refresh.  NaN and infinities stay what they are,
+ * for the caller to reject.
+ */
+double
+numeric_to_double_clamped(Numeric value)
+{
+	double		result;
+
+	if (fast_to_double(value, &result))
+		return result;
+	if (numeric_is_nan(value) || numeric_is_inf(value))
+		return via_text(value);
+	result = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, NumericGetDatum(value)));
+	if (isinf(result))
+		return result > 0 ? DBL_MAX : -DBL_MAX;
+	return result;
 }

@@ -10,5 +10,6 @@
 #include "utils/numeric.h"
 
 extern double numeric_to_double(Numeric value);
+extern double numeric_to_double_clamped(Numeric value);
 
 #endif

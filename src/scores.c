@@ -101,7 +101,7 @@ parse_breaks(HeapTupleHeader tuple, BreaksCache *cache)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("RFM breaks have no method"),
-				 errhint("Use 'quantile', 'rfm_r' or 'ntile'.")));
+				 errhint(BREAKS_METHOD_HINT)));
 	method = DatumGetTextPP(value);
 	cache->method = breaks_method(VARDATA_ANY(method), VARSIZE_ANY_EXHDR(method));
 	for (i = 0; i < METRIC_COUNT; i++)
@@ -151,7 +151,7 @@ score_of(BreaksMethod method, BreaksMetric metric, const double *breaks, double 
 		below += breaks[q] < x;
 		at_or_below += breaks[q] <= x;
 	}
-	if (method == METHOD_QUANTILE)
+	if (method == METHOD_QUANTILE || method == METHOD_BANDS)
 		return metric == METRIC_R ? 1 + (BREAKS_PER_METRIC - at_or_below) : 1 + below;
 	return metric == METRIC_R ? BREAKS_PER_METRIC + 1 - at_or_below : 1 + at_or_below;
 }

@@ -15,7 +15,7 @@ from datetime import date
 import mpmath as mp
 
 mp.mp.dps = 30
-path = sys.argv[1] if len(sys.argv) > 1 else '../shared/datasets/cdnow/CDNOW_sample.txt'
+path = sys.argv[1] if len(sys.argv) > 1 else 'test/fixtures/CDNOW_sample.txt'
 END = date(1997, 9, 30)
 
 # Per customer: purchase days (several orders a day are one purchase) and spend per day.

@@ -26,5 +26,20 @@ is "$(value $db "SELECT as_of || ' ' || customers FROM lifecycle.refresh_runs OR
 	"the report's view holds every customer as of 2025-12-31"
 is "$(value $db "SELECT (purchases).converged AND (spend).converged FROM lifecycle.model_history ORDER BY run_id DESC LIMIT 1")" \
 	"t" "both purchase models converge on the generated store"
+# Coherent by default (score method bands): no dormant or churned customer is
+# named for present value, no active customer is Lost, under both shipped rule sets.
+contradictions="SELECT count(*) FROM customer_segments
+                 WHERE (stage IN ('dormant', 'churned') AND segment IN ('Champions', 'Loyal Customers',
+                        'Potential Loyalist', 'Promising', 'New Customers'))
+                    OR (stage = 'active' AND segment = 'Lost')"
+is "$(value $db "SELECT count(*) > 1000 FROM customer_segments WHERE segment IS NOT NULL")" "t" "the view has segments to check"
+is "$(value $db "$contradictions")" "0" "default rule set: segments agree with stages"
+value $db "UPDATE lifecycle.segment_views SET rule_set = 'classic'" >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 -d $db -c "CALL lifecycle.refresh_segment_view('customer_segments')"
+is "$(value $db "$contradictions")" "0" "classic rule set: segments agree with stages"
+value $db "UPDATE lifecycle.segment_views SET score_method = 'quantile'" >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 -d $db -c "CALL lifecycle.refresh_segment_view('customer_segments')"
+is "$(value $db "SELECT ($contradictions) > 0")" "t" \
+	"quantile (still available) names dormant or churned customers for present value: why bands is the default"
 dropdb $db; rm -f "$gen"
 done_testing

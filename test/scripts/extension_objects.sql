@@ -36,7 +36,7 @@ defs AS (
                                                    FROM pg_catalog.pg_attribute a
                                                    LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
                                                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '')
-                     || coalesce(' constraints=' || (SELECT string_agg(pg_catalog.pg_get_constraintdef(k.oid), ', ' ORDER BY pg_catalog.pg_get_constraintdef(k.oid))
+                     || coalesce(' constraints=' || (SELECT string_agg(k.conname || ' ' || pg_catalog.pg_get_constraintdef(k.oid), ', ' ORDER BY k.conname)
                                                        FROM pg_catalog.pg_constraint k WHERE k.conrelid = c.oid), '')
                      || coalesce(' indexes=' || (SELECT string_agg(pg_catalog.pg_get_indexdef(i.indexrelid), ', ' ORDER BY 1)
                                                    FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid), '')

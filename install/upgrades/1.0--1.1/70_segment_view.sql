@@ -1,0 +1,603 @@
+
+-- Segment views that many roles share (install/70_segment_view.sql): an
+-- owner per view and row security on the settings and history, one
+-- validator (lifecycle._check_segment_view) instead of CHECK constraints,
+-- transitions from the view's contents before and after a refresh instead
+-- of per-customer snapshots, an event trigger that removes the settings of
+-- dropped views, and the facts function reading the settings row by name.
+ALTER TABLE lifecycle.segment_views
+  DROP CONSTRAINT segment_views_score_method_check,
+  DROP CONSTRAINT segment_views_frequency_basis_check,
+  DROP CONSTRAINT segment_views_btyd_unit_check,
+  DROP CONSTRAINT segment_views_prediction_days_check,
+  DROP CONSTRAINT segment_views_clv_periods_check,
+  DROP CONSTRAINT segment_views_clv_period_days_check,
+  DROP CONSTRAINT segment_views_clv_discount_rate_check,
+  DROP CONSTRAINT segment_views_check,
+  DROP CONSTRAINT segment_views_cadence_factor_check,
+  DROP CONSTRAINT segment_views_cadence_min_days_check,
+  ADD COLUMN owner regrole;
+ALTER TABLE lifecycle.segment_views RENAME CONSTRAINT segment_views_check1 TO segment_views_customers_key;
+-- a view's settings belong to the view's owner (under 1.0 only the
+-- extension's owner could make views, but superusers may have handed them on)
+UPDATE lifecycle.segment_views s
+   SET owner = coalesce((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass(s.view_name)),
+                        (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'lifecycle'))::regrole;
+ALTER TABLE lifecycle.segment_views
+  ALTER COLUMN owner SET DEFAULT pg_catalog.quote_ident(CURRENT_USER)::pg_catalog.regrole,
+  ALTER COLUMN owner SET NOT NULL;
+COMMENT ON TABLE lifecycle.segment_views IS
+  'Settings of each segment view; changes take effect at the next refresh. Every role sees and changes only the rows of its own views';
+COMMENT ON COLUMN lifecycle.segment_views.keep_transitions IS 'Count stage transitions at each refresh (from the view''s contents before and after it)';
+COMMENT ON COLUMN lifecycle.segment_views.owner IS 'The role that owns the view: it (and its members) alone see, change, refresh and drop it';
+
+DROP TABLE lifecycle.stage_snapshots;
+DROP FUNCTION lifecycle._qualified_view_name(text, regclass);
+DROP FUNCTION lifecycle._record_refresh(bigint);
+
+CREATE FUNCTION lifecycle._customer_facts(settings lifecycle.segment_views, as_of date)
+  RETURNS SETOF record LANGUAGE c STABLE PARALLEL UNSAFE
+  AS 'MODULE_PATHNAME', 'view_facts';
+COMMENT ON FUNCTION lifecycle._customer_facts(lifecycle.segment_views, date) IS
+  'Internal: one row of summary facts, derived values, stage, scores and predictions per customer of a segment view, computed with its settings row';
+
+-- The one validator of a settings row (src/settings.c), run on every INSERT
+-- and UPDATE of lifecycle.segment_views and again at every refresh.
+CREATE FUNCTION lifecycle._check_segment_view(settings lifecycle.segment_views) RETURNS void
+  LANGUAGE c STABLE PARALLEL SAFE
+  AS 'MODULE_PATHNAME', 'segment_view_check';
+COMMENT ON FUNCTION lifecycle._check_segment_view(lifecycle.segment_views) IS
+  'Internal: error unless a segment view''s settings are valid (columns, types, zone, thresholds, methods, bounds)';
+
+CREATE FUNCTION lifecycle._segment_views_check() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  PERFORM lifecycle._check_segment_view(NEW);
+  -- not on INSERT: pg_restore may load the settings before the rule sets
+  -- (create_segment_view checks it; a refresh fails clearly without it)
+  IF TG_OP = 'UPDATE' THEN
+    PERFORM lifecycle.check_rule_set(NEW.rule_set);
+  END IF;
+  RETURN NEW;
+END $$;
+COMMENT ON FUNCTION lifecycle._segment_views_check() IS
+  'Trigger: check a segment view''s settings when they are written';
+CREATE TRIGGER segment_views_check BEFORE INSERT OR UPDATE ON lifecycle.segment_views
+  FOR EACH ROW EXECUTE FUNCTION lifecycle._segment_views_check();
+
+-- Ownership (pg_cron's cron.job is the model): a role sees, changes and
+-- drops the settings of its own views (and of roles it is a member of).
+-- Whoever may read a view may read its successful runs and their counts;
+-- failed runs, whose messages may quote data, only its owner.
+ALTER TABLE lifecycle.segment_views ENABLE ROW LEVEL SECURITY;
+CREATE POLICY segment_views_owner ON lifecycle.segment_views
+  USING (pg_catalog.pg_has_role(owner, 'USAGE')) WITH CHECK (pg_catalog.pg_has_role(owner, 'USAGE'));
+
+CREATE FUNCTION lifecycle._owns_view(view_name text) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT EXISTS (SELECT FROM lifecycle.segment_views v WHERE v.view_name OPERATOR(pg_catalog.=) _owns_view.view_name);
+END;
+COMMENT ON FUNCTION lifecycle._owns_view(text) IS
+  'Internal: whether the current role may see and change a segment view''s settings and history (row security)';
+
+CREATE FUNCTION lifecycle._reads_view(view_name text) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  -- by catalog lookup: to_regclass would fail without USAGE on the schema
+  SELECT EXISTS (SELECT FROM pg_catalog.pg_class c
+                   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace,
+                        pg_catalog.parse_ident(_reads_view.view_name) p
+                  WHERE n.nspname OPERATOR(pg_catalog.=) p[1] AND c.relname OPERATOR(pg_catalog.=) p[2]
+                    AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')
+                    AND pg_catalog.has_table_privilege(c.oid, 'SELECT'));
+END;
+COMMENT ON FUNCTION lifecycle._reads_view(text) IS
+  'Internal: whether the current role may read a segment view, and so its successful runs and their counts (row security)';
+
+ALTER TABLE lifecycle.refresh_runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY refresh_runs_owner ON lifecycle.refresh_runs
+  USING (lifecycle._owns_view(view_name)) WITH CHECK (lifecycle._owns_view(view_name));
+CREATE POLICY refresh_runs_reader ON lifecycle.refresh_runs FOR SELECT
+  USING (outcome OPERATOR(pg_catalog.=) 'succeeded' AND lifecycle._reads_view(view_name));
+
+CREATE FUNCTION lifecycle._owns_run(run bigint) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT EXISTS (SELECT FROM lifecycle.refresh_runs r
+                  WHERE r.run_id OPERATOR(pg_catalog.=) _owns_run.run AND lifecycle._owns_view(r.view_name));
+END;
+COMMENT ON FUNCTION lifecycle._owns_run(bigint) IS
+  'Internal: whether the current role owns the view of a refresh run (row security)';
+
+CREATE FUNCTION lifecycle._reads_run(run bigint) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT EXISTS (SELECT FROM lifecycle.refresh_runs r WHERE r.run_id OPERATOR(pg_catalog.=) _reads_run.run);
+END;
+COMMENT ON FUNCTION lifecycle._reads_run(bigint) IS
+  'Internal: whether the current role may read a refresh run (row security)';
+
+ALTER TABLE lifecycle.stage_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY stage_history_owner ON lifecycle.stage_history
+  USING (lifecycle._owns_run(run_id)) WITH CHECK (lifecycle._owns_run(run_id));
+CREATE POLICY stage_history_reader ON lifecycle.stage_history FOR SELECT USING (lifecycle._reads_run(run_id));
+
+ALTER TABLE lifecycle.segment_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY segment_history_owner ON lifecycle.segment_history
+  USING (lifecycle._owns_run(run_id)) WITH CHECK (lifecycle._owns_run(run_id));
+CREATE POLICY segment_history_reader ON lifecycle.segment_history FOR SELECT USING (lifecycle._reads_run(run_id));
+
+ALTER TABLE lifecycle.transition_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY transition_history_owner ON lifecycle.transition_history
+  USING (lifecycle._owns_run(run_id)) WITH CHECK (lifecycle._owns_run(run_id));
+CREATE POLICY transition_history_reader ON lifecycle.transition_history FOR SELECT USING (lifecycle._reads_run(run_id));
+
+ALTER TABLE lifecycle.model_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY model_history_owner ON lifecycle.model_history
+  USING (lifecycle._owns_run(run_id)) WITH CHECK (lifecycle._owns_run(run_id));
+CREATE POLICY model_history_reader ON lifecycle.model_history FOR SELECT USING (lifecycle._reads_run(run_id));
+
+GRANT SELECT, INSERT, DELETE ON lifecycle.segment_views TO PUBLIC;
+GRANT UPDATE (time_zone, as_of, active_days, dormant_days, churn_days, cadence_factor, cadence_min_days,
+              score_method, frequency_basis, rule_set, btyd_unit, models, prediction_days, clv_periods,
+              clv_period_days, clv_discount_rate, lock_timeout, keep_transitions)
+  ON lifecycle.segment_views TO PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON lifecycle.refresh_runs, lifecycle.stage_history,
+  lifecycle.segment_history, lifecycle.transition_history, lifecycle.model_history TO PUBLIC;
+GRANT USAGE ON SEQUENCE lifecycle.refresh_run_id TO PUBLIC;
+
+CREATE FUNCTION lifecycle._facts_columns() RETURNS TABLE (name text, type text, comment text)
+  LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 27
+  AS 'MODULE_PATHNAME', 'facts_columns';
+COMMENT ON FUNCTION lifecycle._facts_columns() IS
+  'Internal: the columns of lifecycle._customer_facts in order, with their types (NULL: the customer key''s) and comments';
+
+CREATE OR REPLACE FUNCTION lifecycle._segment_view_query(settings lifecycle.segment_views) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  key_type regtype := lifecycle._column_type(settings.orders, settings.customer_column);
+  facts_columns text;
+BEGIN
+  SELECT string_agg(format('%I %s', c.name, coalesce(c.type, key_type::text)), ', ')
+    INTO facts_columns FROM lifecycle._facts_columns() c;
+  -- The facts function reads the settings row by name and checks it at each
+  -- refresh.  The relations are regclass constants too, so that the view
+  -- depends on them: dropping the orders takes CASCADE, and takes the view.
+  RETURN format($q$
+WITH settings AS MATERIALIZED (
+  -- the view's settings row, NULL (an error in the facts function) if the
+  -- refreshing role may not read it
+  SELECT v AS row, v.score_method, v.rule_set,
+         coalesce(v.as_of, lifecycle.local_day(now(), v.time_zone)) AS as_of_day
+    FROM (SELECT) one
+    LEFT JOIN lifecycle.segment_views v
+           ON v.view_name = %1$L AND v.orders = %4$L::regclass
+          AND v.customers IS NOT DISTINCT FROM %5$L::regclass
+),
+-- Not materialized: each branch of "scored" below reads it, but only the
+-- branch of the view's score method runs, so the facts are computed once.
+base AS NOT MATERIALIZED (
+  SELECT f.*
+    FROM settings s, lifecycle._customer_facts(s.row, s.as_of_day)
+           AS f(%2$s)
+),
+-- quantile and rfm_r scores come with the facts; ntile ranks with windows
+scored AS (
+  SELECT b.*, b.r_score AS r, b.f_score AS f, b.m_score AS m
+    FROM base b
+   WHERE (SELECT score_method FROM settings) <> 'ntile'
+  UNION ALL
+  SELECT b.*,
+         CASE WHEN b.days_since_last_order IS NOT NULL THEN
+           ntile(5) OVER (PARTITION BY b.days_since_last_order IS NULL
+                          ORDER BY b.days_since_last_order DESC, b.customer) END,
+         CASE WHEN b.days_since_last_order IS NOT NULL THEN
+           ntile(5) OVER (PARTITION BY b.days_since_last_order IS NULL ORDER BY b.frequency, b.customer) END,
+         CASE WHEN b.days_since_last_order IS NOT NULL THEN
+           ntile(5) OVER (PARTITION BY b.days_since_last_order IS NULL ORDER BY b.monetary, b.customer) END
+    FROM base b
+   WHERE (SELECT score_method FROM settings) = 'ntile'
+),
+segments AS (
+  SELECT sm.* FROM settings s, lifecycle.segment_map(s.rule_set) sm
+)
+SELECT c.customer AS %3$I,
+       s.as_of_day AS as_of,
+       c.stage,
+       g.segment,
+       c.r AS r_score, c.f AS f_score, c.m AS m_score,
+       c.first_purchase, c.last_purchase, c.previous_purchase,
+       coalesce(c.orders, 0) AS orders,
+       coalesce(c.purchase_days, 0) AS purchase_days,
+       coalesce(c.monetary, 0) AS monetary,
+       coalesce(c.gross, 0) AS gross,
+       coalesce(c.refunds, 0) AS refunds,
+       coalesce(c.refunded, 0) AS refunded,
+       c.days_since_last_order,
+       c.tenure_days,
+       c.mean_interval_days,
+       c.aov,
+       c.btyd_frequency, c.btyd_recency, c.btyd_t, c.btyd_monetary_value,
+       c.p_alive, c.expected_purchases, c.expected_spend, c.clv
+  FROM scored c
+ CROSS JOIN settings s
+  LEFT JOIN segments g ON g.r = c.r AND g.f = c.f AND g.m = c.m
+$q$, settings.view_name, facts_columns, settings.customer_column, settings.orders::text,
+    settings.customers::text);
+END $$;
+COMMENT ON FUNCTION lifecycle._segment_view_query(lifecycle.segment_views) IS
+  'Internal: the query a segment view materializes';
+
+CREATE FUNCTION lifecycle._qualified_view_name(view_name text, creation_schema name) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  parts text[] := parse_ident(view_name);
+BEGIN
+  IF cardinality(parts) = 1 THEN
+    IF creation_schema IS NULL THEN
+      RAISE EXCEPTION 'no schema has been selected to create in' USING ERRCODE = 'invalid_schema_name',
+        HINT = 'Qualify the view name with a schema, or set search_path to one that exists.';
+    END IF;
+    parts := ARRAY[creation_schema, parts[1]];
+  ELSIF cardinality(parts) <> 2 THEN
+    RAISE EXCEPTION 'invalid view name "%"', view_name
+      USING ERRCODE = 'invalid_name', HINT = 'Use name or schema.name.';
+  END IF;
+  IF octet_length(parts[2]) > 45 THEN
+    RAISE EXCEPTION 'segment view name "%" is too long', parts[2] USING ERRCODE = 'name_too_long',
+      DETAIL = 'Its companion views append up to 18 characters (_retention_monthly) to it, and names have at most 63 bytes.',
+      HINT = 'Use a name of at most 45 bytes.';
+  END IF;
+  RETURN format('%I.%I', parts[1], parts[2]);
+END $$;
+COMMENT ON FUNCTION lifecycle._qualified_view_name(text, name) IS
+  'Internal: the quoted schema.name of a new segment view';
+
+CREATE OR REPLACE FUNCTION lifecycle._create_companions(settings lifecycle.segment_views) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  names text[] := lifecycle._companion_names(settings.view_name);
+  time_type regtype := lifecycle._column_type(settings.orders, settings.time_column);
+  month_expr text;
+  agg_call text;
+BEGIN
+  EXECUTE format($v$
+    CREATE VIEW %1$s AS
+    SELECT v.stage, count(*) AS customers,
+           round(100.0 * count(*) / sum(count(*)) OVER (), 2) AS share_pct,
+           sum(v.orders) AS orders, sum(v.monetary) AS revenue
+      FROM %2$s v GROUP BY v.stage$v$, names[1], settings.view_name);
+  EXECUTE format('COMMENT ON VIEW %s IS %L', names[1], 'Customers, share, orders and net revenue per lifecycle stage');
+  EXECUTE format($v$
+    CREATE VIEW %1$s AS
+    SELECT v.segment, count(*) AS customers,
+           round(100.0 * count(*) / sum(count(*)) OVER (), 2) AS share_pct,
+           sum(v.orders) AS orders, sum(v.monetary) AS revenue,
+           sum(v.gross) / nullif(sum(v.orders), 0) AS aov
+      FROM %2$s v WHERE v.segment IS NOT NULL GROUP BY v.segment$v$, names[2], settings.view_name);
+  EXECUTE format('COMMENT ON VIEW %s IS %L', names[2],
+                 'Customers, share, orders, net revenue and average order value per RFM segment (buyers only)');
+
+  CASE time_type
+    WHEN 'timestamp with time zone'::regtype THEN
+      month_expr := 'date_trunc(''month'', lifecycle.local_day(o.%2$I, s.time_zone))::date';
+      agg_call := 'lifecycle.rfm_agg(o.%2$I, o.%4$I::numeric, s.time_zone)';
+    ELSE
+      month_expr := 'date_trunc(''month'', o.%2$I)::date';
+      agg_call := 'lifecycle.rfm_agg(o.%2$I, o.%4$I::numeric)';
+  END CASE;
+  EXECUTE format($v$
+    CREATE VIEW %3$s AS
+    WITH per_customer AS (
+      SELECT $v$ || month_expr || $v$ AS month, $v$ || agg_call || $v$ AS summary
+        FROM %5$s o, lifecycle.segment_views s
+       WHERE s.view_name = %6$L AND o.%1$I IS NOT NULL AND o.%2$I IS NOT NULL
+       GROUP BY 1, o.%1$I),
+    totals AS (
+      SELECT month,
+             lifecycle.retention_of(count(*) FILTER (WHERE (summary).orders > 0),
+                                    sum((summary).orders)::bigint,
+                                    sum((summary).gross),
+                                    count(*) FILTER (WHERE (summary).orders >= 2),
+                                    sum((summary).refunds)::bigint,
+                                    sum((summary).refunded)) AS r
+        FROM per_customer GROUP BY month)
+    SELECT month, (r).* FROM totals ORDER BY month$v$,
+    settings.customer_column, settings.time_column, names[3], settings.amount_column,
+    settings.orders, settings.view_name);
+  EXECUTE format('COMMENT ON VIEW %s IS %L', names[3],
+                 'Retention metrics (as lifecycle.retention_metrics) per calendar month in the view''s time zone, computed from the orders at query time');
+
+  -- as_of from the view itself, so that the companion depends on it and goes
+  -- with it when it is dropped
+  EXECUTE format($v$
+    CREATE VIEW %1$s AS
+    SELECT t.from_stage, t.to_stage, t.customers, (SELECT v.as_of FROM %3$s v LIMIT 1) AS as_of
+      FROM lifecycle.transition_history t
+     WHERE t.run_id = (SELECT max(run_id) FROM lifecycle.refresh_runs
+                        WHERE view_name = %2$L AND outcome = 'succeeded')$v$,
+    names[4], settings.view_name, settings.view_name);
+  EXECUTE format('COMMENT ON VIEW %s IS %L', names[4],
+                 'Stage-to-stage moves between the last two successful refreshes');
+END $$;
+COMMENT ON FUNCTION lifecycle._create_companions(lifecycle.segment_views) IS
+  'Internal: create the BI companion views of a segment view';
+
+CREATE FUNCTION lifecycle._record_refresh(run bigint, previous regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  r lifecycle.refresh_runs;
+  v lifecycle.segment_views;
+  n bigint;
+  day date;
+  guests bigint;
+BEGIN
+  SELECT * INTO STRICT r FROM lifecycle.refresh_runs WHERE run_id = run;
+  SELECT * INTO STRICT v FROM lifecycle.segment_views WHERE view_name = r.view_name;
+
+  EXECUTE format('SELECT count(*), max(as_of) FROM %s', v.view_name) INTO n, day;
+  EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL', v.orders, v.customer_column) INTO guests;
+  EXECUTE format('INSERT INTO lifecycle.stage_history
+                  SELECT %s, stage, count(*), sum(monetary) FROM %s GROUP BY stage', run, v.view_name);
+  EXECUTE format('INSERT INTO lifecycle.segment_history
+                  SELECT %s, segment, count(*), sum(monetary) FROM %s WHERE segment IS NOT NULL GROUP BY segment',
+                 run, v.view_name);
+
+  IF v.models THEN
+    EXECUTE format('INSERT INTO lifecycle.model_history
+                    SELECT %s, lifecycle.bgnbd_fit(btyd_frequency, btyd_recency, btyd_t),
+                           lifecycle.gammagamma_fit(btyd_frequency, btyd_monetary_value::double precision)
+                      FROM %s WHERE btyd_frequency IS NOT NULL', run, v.view_name);
+  END IF;
+
+  IF previous IS NOT NULL THEN
+    EXECUTE format('INSERT INTO lifecycle.transition_history
+                    SELECT %s, p.stage, c.stage, count(*)
+                      FROM %s p FULL JOIN %s c ON c.%I = p.customer
+                     GROUP BY p.stage, c.stage', run, previous, v.view_name, v.customer_column);
+  END IF;
+
+  UPDATE lifecycle.refresh_runs
+     SET finished_at = clock_timestamp(), duration = clock_timestamp() - started_at,
+         as_of = day, customers = n, guest_orders = guests, outcome = 'succeeded'
+   WHERE run_id = run;
+END $$;
+COMMENT ON FUNCTION lifecycle._record_refresh(bigint, regclass) IS
+  'Internal: record the counts, history and transitions of a finished build or refresh';
+
+CREATE OR REPLACE FUNCTION lifecycle._comment_view(settings lifecycle.segment_views) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  c record;
+BEGIN
+  EXECUTE format('COMMENT ON MATERIALIZED VIEW %s IS %L', settings.view_name,
+    format('lifecycle segment view over %s: one row per customer, refreshed by CALL lifecycle.refresh_segment_view(%L)',
+           settings.orders, settings.view_name));
+  -- the facts' own comments for the columns the view passes on
+  FOR c IN SELECT settings.customer_column AS col, 'Customer key' AS text
+           UNION ALL
+           SELECT * FROM (VALUES
+             ('as_of', 'The day the view was computed for (fixed at refresh)'),
+             ('segment', 'Named RFM segment from the view''s rule set; Others if no rule matches; NULL without a purchase')) v
+           UNION ALL
+           SELECT f.name, f.comment FROM lifecycle._facts_columns() f WHERE f.name NOT IN ('customer', 'frequency')
+  LOOP
+    EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', settings.view_name, c.col, c.text);
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION lifecycle._comment_view(lifecycle.segment_views) IS
+  'Internal: comment a segment view and its columns';
+
+CREATE FUNCTION lifecycle._create_segment_view(
+  creation_schema  name,
+
+  view_name        text,
+  orders           regclass,
+  customer_column  name,
+  time_column      name,
+  amount_column    name,
+  customers        regclass DEFAULT NULL,
+  customers_key    name DEFAULT NULL,
+  time_zone        text DEFAULT 'UTC',
+  as_of            date DEFAULT NULL,
+  active_days      integer DEFAULT 90,
+  dormant_days     integer DEFAULT 180,
+  churn_days       integer DEFAULT 270,
+  cadence_factor   double precision DEFAULT 3.0,
+  cadence_min_days integer DEFAULT 30,
+  score_method     text DEFAULT 'bands',
+  frequency_basis  text DEFAULT 'orders',
+  rule_set         text DEFAULT 'default',
+  btyd_unit        text DEFAULT 'day',
+  models           boolean DEFAULT false,
+  prediction_days  integer DEFAULT 90,
+  clv_periods      integer DEFAULT 4,
+  clv_period_days  integer DEFAULT 91,
+  clv_discount_rate double precision DEFAULT 0.025
+) RETURNS regclass
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  v lifecycle.segment_views;
+  run bigint;
+BEGIN
+  v.view_name := lifecycle._qualified_view_name(view_name, creation_schema);
+  IF to_regclass(v.view_name) IS NOT NULL THEN
+    RAISE EXCEPTION 'relation % already exists', v.view_name USING ERRCODE = 'duplicate_table';
+  END IF;
+  -- settings its owner left behind when a view of that name went (a role
+  -- that dropped the orders with CASCADE cannot see another role's row)
+  DELETE FROM lifecycle.segment_views s WHERE s.view_name = v.view_name;
+  PERFORM lifecycle.check_rule_set(rule_set);
+  -- the trigger checks the other settings (lifecycle._check_segment_view)
+  INSERT INTO lifecycle.segment_views AS s
+         (view_name, orders, customer_column, time_column, amount_column, customers, customers_key,
+          time_zone, as_of, active_days, dormant_days, churn_days, cadence_factor, cadence_min_days,
+          score_method, frequency_basis, rule_set, btyd_unit, models, prediction_days, clv_periods,
+          clv_period_days, clv_discount_rate)
+  VALUES (v.view_name, orders, customer_column, time_column, amount_column, customers, customers_key,
+          time_zone, as_of, active_days, dormant_days, churn_days, cadence_factor, cadence_min_days,
+          score_method, frequency_basis, rule_set, btyd_unit, models, prediction_days, clv_periods,
+          clv_period_days, clv_discount_rate)
+  RETURNING s.* INTO v;
+
+  INSERT INTO lifecycle.refresh_runs (view_name) VALUES (v.view_name) RETURNING run_id INTO run;
+  EXECUTE format('CREATE MATERIALIZED VIEW %s AS %s', v.view_name, lifecycle._segment_view_query(v));
+  EXECUTE format('CREATE UNIQUE INDEX ON %s (%I)', v.view_name, v.customer_column);
+  PERFORM lifecycle._comment_view(v);
+  PERFORM lifecycle._create_companions(v);
+  PERFORM lifecycle._record_refresh(run, NULL);
+  RETURN v.view_name::regclass;
+END $$;
+COMMENT ON FUNCTION lifecycle._create_segment_view(name, text, regclass, name, name, name, regclass, name, text, date,
+  integer, integer, integer, double precision, integer, text, text, text, text, boolean, integer, integer, integer,
+  double precision) IS
+  'Internal: create a segment view; unqualified names go to creation_schema';
+
+CREATE OR REPLACE FUNCTION lifecycle.create_segment_view(
+
+  view_name        text,
+  orders           regclass,
+  customer_column  name,
+  time_column      name,
+  amount_column    name,
+  customers        regclass DEFAULT NULL,
+  customers_key    name DEFAULT NULL,
+  time_zone        text DEFAULT 'UTC',
+  as_of            date DEFAULT NULL,
+  active_days      integer DEFAULT 90,
+  dormant_days     integer DEFAULT 180,
+  churn_days       integer DEFAULT 270,
+  cadence_factor   double precision DEFAULT 3.0,
+  cadence_min_days integer DEFAULT 30,
+  score_method     text DEFAULT 'bands',
+  frequency_basis  text DEFAULT 'orders',
+  rule_set         text DEFAULT 'default',
+  btyd_unit        text DEFAULT 'day',
+  models           boolean DEFAULT false,
+  prediction_days  integer DEFAULT 90,
+  clv_periods      integer DEFAULT 4,
+  clv_period_days  integer DEFAULT 91,
+  clv_discount_rate double precision DEFAULT 0.025
+) RETURNS regclass
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+  SELECT lifecycle._create_segment_view(pg_catalog.current_schema(), view_name, orders, customer_column, time_column, amount_column, customers, customers_key, time_zone, as_of, active_days, dormant_days, churn_days, cadence_factor, cadence_min_days, score_method, frequency_basis, rule_set, btyd_unit, models, prediction_days, clv_periods, clv_period_days, clv_discount_rate);
+END;
+COMMENT ON FUNCTION lifecycle.create_segment_view(text, regclass, name, name, name, regclass, name, text, date,
+  integer, integer, integer, double precision, integer, text, text, text, text, boolean, integer, integer, integer,
+  double precision) IS
+  'Create a materialized segment view (one row per customer) over an orders relation, with its settings, unique index and BI companion views; an unqualified name goes to the first schema of search_path';
+
+CREATE OR REPLACE FUNCTION lifecycle._segment_view_name(view regclass) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  name text;
+  owner oid;
+BEGIN
+  SELECT format('%I.%I', n.nspname, c.relname), c.relowner INTO name, owner
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = view;
+  IF NOT pg_has_role(owner, 'USAGE') THEN
+    RAISE EXCEPTION 'must be owner of materialized view %', view USING ERRCODE = 'insufficient_privilege',
+      HINT = 'Only the owner of a segment view (or a member of its role) refreshes, changes or drops it.';
+  END IF;
+  IF NOT EXISTS (SELECT FROM lifecycle.segment_views v WHERE v.view_name = name) THEN
+    RAISE EXCEPTION '% is not a segment view', view USING ERRCODE = 'wrong_object_type',
+      HINT = 'lifecycle.segment_views lists the segment views.';
+  END IF;
+  RETURN name;
+END $$;
+COMMENT ON FUNCTION lifecycle._segment_view_name(regclass) IS 'Internal: settings key of a segment view the current role owns';
+
+CREATE OR REPLACE FUNCTION lifecycle._refresh_run(run bigint) RETURNS text[]
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  v lifecycle.segment_views;
+  previous regclass;
+  state text;
+  msg text;
+  detail text;
+  hint text;
+BEGIN
+  SELECT s.* INTO STRICT v FROM lifecycle.segment_views s JOIN lifecycle.refresh_runs r USING (view_name)
+   WHERE r.run_id = run;
+  BEGIN
+    PERFORM set_config('lock_timeout', (extract(epoch FROM v.lock_timeout) * 1000)::bigint::text, true);
+    IF (SELECT c.relispopulated FROM pg_class c WHERE c.oid = v.view_name::regclass) THEN
+      IF v.keep_transitions THEN
+        EXECUTE format('CREATE TEMPORARY TABLE lifecycle_previous_stages ON COMMIT DROP AS SELECT %I AS customer, stage FROM %s',
+                       v.customer_column, v.view_name);
+        previous := 'pg_temp.lifecycle_previous_stages'::regclass;
+      END IF;
+      EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY %s', v.view_name);
+    ELSE
+      EXECUTE format('REFRESH MATERIALIZED VIEW %s', v.view_name);
+    END IF;
+    PERFORM lifecycle._record_refresh(run, previous);
+    RETURN NULL;
+  EXCEPTION WHEN OTHERS OR query_canceled THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL,
+                            hint = PG_EXCEPTION_HINT;
+  END;
+  UPDATE lifecycle.refresh_runs
+     SET outcome = CASE state WHEN '57014' THEN 'cancelled' ELSE 'failed' END,
+         message = msg, finished_at = clock_timestamp(), duration = clock_timestamp() - started_at
+   WHERE run_id = run;
+  RETURN ARRAY[state, msg, detail, coalesce(nullif(hint, ''), 'lifecycle.refresh_runs keeps the outcome of every refresh.')];
+END $$;
+COMMENT ON FUNCTION lifecycle._refresh_run(bigint) IS 'Internal: refresh a segment view and record the outcome';
+
+CREATE OR REPLACE PROCEDURE lifecycle.refresh_segment_view(view regclass)
+LANGUAGE plpgsql AS $$
+DECLARE
+  run bigint;
+  failure text[];
+BEGIN
+  run := lifecycle._refresh_begin(view);
+  COMMIT;
+  failure := lifecycle._refresh_run(run);
+  COMMIT;
+  IF failure[3] OPERATOR(pg_catalog.<>) '' THEN
+    RAISE EXCEPTION USING ERRCODE = failure[1], MESSAGE = failure[2], DETAIL = failure[3], HINT = failure[4];
+  ELSIF failure IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = failure[1], MESSAGE = failure[2], HINT = failure[4];
+  END IF;
+END $$;
+COMMENT ON PROCEDURE lifecycle.refresh_segment_view(regclass) IS
+  'Refresh a segment view concurrently (BI readers are never blocked), record the run and its stage/segment history';
+
+CREATE OR REPLACE FUNCTION lifecycle.drop_segment_view(view regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  name text := lifecycle._segment_view_name(view);
+  companion text;
+BEGIN
+  FOREACH companion IN ARRAY lifecycle._companion_names(name) LOOP
+    EXECUTE format('DROP VIEW IF EXISTS %s', companion);
+  END LOOP;
+  EXECUTE format('DROP MATERIALIZED VIEW %s', name);
+END $$;
+COMMENT ON FUNCTION lifecycle.drop_segment_view(regclass) IS
+  'Drop a segment view, its companion views, its settings and its history';
+
+CREATE FUNCTION lifecycle._segment_view_dropped() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  dropped text;
+  companion text;
+BEGIN
+  FOR dropped IN
+    DELETE FROM lifecycle.segment_views v
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.object_type = 'materialized view' AND v.view_name = d.object_identity
+    RETURNING v.view_name
+  LOOP
+    FOREACH companion IN ARRAY lifecycle._companion_names(dropped) LOOP
+      EXECUTE format('DROP VIEW IF EXISTS %s', companion);
+    END LOOP;
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION lifecycle._segment_view_dropped() IS
+  'Event trigger: remove the settings and history of dropped segment views';
+CREATE EVENT TRIGGER lifecycle_segment_view_dropped ON sql_drop
+  EXECUTE FUNCTION lifecycle._segment_view_dropped();
