@@ -49,6 +49,7 @@ for script in $scripts; do
 		grep -qx "pg_finfo_$s" <<<"$exported" || missing="$missing pg_finfo_$s"
 	done
 	is "$missing" "" "$name: the $(wc -l <<<"$symbols") C symbols it references are exported, each with its info function"
+	[ -z "$missing" ] || echo "# before PostgreSQL 16, a file with PG_FUNCTION_INFO_V1 must include compat.h"
 	all="$all $symbols"
 done
 [ -n "$all" ]
