@@ -81,7 +81,14 @@ CREATE TABLE lifecycle.refresh_runs (
   outcome      text NOT NULL DEFAULT 'running'
                CHECK (outcome IN ('running', 'succeeded', 'failed', 'cancelled', 'interrupted')),
   message      text,
-  backend_pid  integer NOT NULL DEFAULT pg_catalog.pg_backend_pid()
+  backend_pid  integer NOT NULL DEFAULT pg_catalog.pg_backend_pid(),
+  rows_read    bigint,
+  read_time    interval,
+  score_time   interval,
+  fit_time     interval,
+  write_time   interval,
+  refresh_time interval,
+  history_time interval
 );
 CREATE INDEX ON lifecycle.refresh_runs (view_name, run_id);
 SELECT pg_catalog.pg_extension_config_dump('lifecycle.refresh_runs', '');
@@ -97,6 +104,13 @@ COMMENT ON COLUMN lifecycle.refresh_runs.guest_orders IS 'Order rows left out be
 COMMENT ON COLUMN lifecycle.refresh_runs.outcome IS 'running, succeeded, failed, cancelled, or interrupted (its backend ended mid-refresh)';
 COMMENT ON COLUMN lifecycle.refresh_runs.message IS 'The error of a failed refresh';
 COMMENT ON COLUMN lifecycle.refresh_runs.backend_pid IS 'Backend that ran the refresh';
+COMMENT ON COLUMN lifecycle.refresh_runs.rows_read IS 'Order rows the refresh read';
+COMMENT ON COLUMN lifecycle.refresh_runs.read_time IS 'Phase time: reading the order rows into per-customer summaries';
+COMMENT ON COLUMN lifecycle.refresh_runs.score_time IS 'Phase time: computing the score breaks';
+COMMENT ON COLUMN lifecycle.refresh_runs.fit_time IS 'Phase time: fitting the purchase models (models on)';
+COMMENT ON COLUMN lifecycle.refresh_runs.write_time IS 'Phase time: computing and writing one row per customer';
+COMMENT ON COLUMN lifecycle.refresh_runs.refresh_time IS 'Phase time: the whole REFRESH (the phases above, then updating the view''s rows)';
+COMMENT ON COLUMN lifecycle.refresh_runs.history_time IS 'Phase time: recording the counts, history and transitions';
 
 -- Stage and segment counts after each successful refresh, for charts over time.
 CREATE TABLE lifecycle.stage_history (
@@ -200,6 +214,17 @@ CREATE FUNCTION lifecycle._customer_facts(settings lifecycle.segment_views, as_o
   AS 'MODULE_PATHNAME', 'view_facts';
 COMMENT ON FUNCTION lifecycle._customer_facts(lifecycle.segment_views, date) IS
   'Internal: one row of summary facts, derived values, stage, scores and predictions per customer of a segment view, computed with its settings row';
+
+-- What the last computation of a view's facts in this backend made
+-- (src/facts.c): its fits, so that a refresh records the fits it predicted
+-- with instead of fitting twice, and the rows it read and its phases' time.
+CREATE FUNCTION lifecycle._last_facts(view_name text)
+  RETURNS TABLE (purchases lifecycle.bgnbd, spend lifecycle.gammagamma, rows_read bigint,
+                 read_time interval, score_time interval, fit_time interval, write_time interval)
+  LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE ROWS 1
+  AS 'MODULE_PATHNAME', 'last_facts_sql';
+COMMENT ON FUNCTION lifecycle._last_facts(text) IS
+  'Internal: the fits, rows read and phase times of the last computation of a segment view''s facts in this backend (then forgotten)';
 
 -- The one validator of a settings row (src/settings.c), run on every INSERT
 -- and UPDATE of lifecycle.segment_views and again at every refresh.
@@ -358,8 +383,8 @@ segments AS (
 )
 SELECT c.customer AS %3$I,
        s.as_of_day AS as_of,
-       c.stage,
-       g.segment,
+       c.stage::varchar AS stage,
+       g.segment::varchar AS segment,
        c.r AS r_score, c.f AS f_score, c.m AS m_score,
        c.first_purchase, c.last_purchase, c.previous_purchase,
        coalesce(c.orders, 0) AS orders,
@@ -425,7 +450,19 @@ END;
 COMMENT ON FUNCTION lifecycle._companion_names(text) IS
   'Internal: the names of a segment view''s companion views, in creation order';
 
--- Create the companion views of a segment view.
+-- COMMENT ON a view's columns: names[i] gets comments[i].
+CREATE FUNCTION lifecycle._comment_columns(relation text, names text[], comments text[]) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  FOR i IN 1 .. cardinality(names) LOOP
+    EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', relation, names[i], comments[i]);
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION lifecycle._comment_columns(text, text[], text[]) IS
+  'Internal: comment the columns of a view, for BI tools';
+
+-- Create the companion views of a segment view: plain column types, a
+-- comment on every column, and an order to read them in.
 CREATE FUNCTION lifecycle._create_companions(settings lifecycle.segment_views) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -434,22 +471,33 @@ DECLARE
   month_expr text;
   agg_call text;
 BEGIN
+  -- in lifecycle order (prospect first, churned last)
   EXECUTE format($v$
     CREATE VIEW %1$s AS
     SELECT v.stage, count(*) AS customers,
            round(100.0 * count(*) / sum(count(*)) OVER (), 2) AS share_pct,
-           sum(v.orders) AS orders, sum(v.monetary) AS revenue
-      FROM %2$s v GROUP BY v.stage$v$, names[1], settings.view_name);
-  EXECUTE format('COMMENT ON VIEW %s IS %L', names[1], 'Customers, share, orders and net revenue per lifecycle stage');
+           sum(v.orders)::bigint AS orders, sum(v.monetary) AS revenue
+      FROM %2$s v GROUP BY v.stage ORDER BY v.stage::lifecycle.stage$v$, names[1], settings.view_name);
+  EXECUTE format('COMMENT ON VIEW %s IS %L', names[1], 'Customers, share, orders and net revenue per lifecycle stage, in lifecycle order');
+  PERFORM lifecycle._comment_columns(names[1], ARRAY['stage', 'customers', 'share_pct', 'orders', 'revenue'],
+    ARRAY['Lifecycle stage', 'Customers in the stage', 'Their share of all customers, in percent (2 decimals)',
+          'Their purchase rows', 'Their net revenue (purchases minus refunds)']);
+
+  -- largest segment first
   EXECUTE format($v$
     CREATE VIEW %1$s AS
     SELECT v.segment, count(*) AS customers,
            round(100.0 * count(*) / sum(count(*)) OVER (), 2) AS share_pct,
-           sum(v.orders) AS orders, sum(v.monetary) AS revenue,
-           sum(v.gross) / nullif(sum(v.orders), 0) AS aov
-      FROM %2$s v WHERE v.segment IS NOT NULL GROUP BY v.segment$v$, names[2], settings.view_name);
+           sum(v.orders)::bigint AS orders, sum(v.monetary) AS revenue,
+           round(sum(v.gross) / nullif(sum(v.orders), 0), 2) AS aov
+      FROM %2$s v WHERE v.segment IS NOT NULL GROUP BY v.segment
+     ORDER BY count(*) DESC, v.segment$v$, names[2], settings.view_name);
   EXECUTE format('COMMENT ON VIEW %s IS %L', names[2],
-                 'Customers, share, orders, net revenue and average order value per RFM segment (buyers only)');
+                 'Customers, share, orders, net revenue and average order value per RFM segment (buyers only), largest first');
+  PERFORM lifecycle._comment_columns(names[2], ARRAY['segment', 'customers', 'share_pct', 'orders', 'revenue', 'aov'],
+    ARRAY['RFM segment (Others: no rule matched)', 'Customers in the segment',
+          'Their share of all buyers, in percent (2 decimals)', 'Their purchase rows',
+          'Their net revenue (purchases minus refunds)', 'Average order value: purchase value / orders (2 decimals)']);
 
   CASE time_type
     WHEN 'timestamp with time zone'::regtype THEN
@@ -480,26 +528,40 @@ BEGIN
     settings.orders, settings.view_name);
   EXECUTE format('COMMENT ON VIEW %s IS %L', names[3],
                  'Retention metrics (as lifecycle.retention_metrics) per calendar month in the view''s time zone, computed from the orders at query time');
+  -- the metrics' own column comments (type lifecycle.retention)
+  PERFORM lifecycle._comment_columns(names[3], ARRAY['month'] || array_agg(a.attname::text ORDER BY a.attnum),
+                                     ARRAY['First day of the calendar month'] || array_agg(col_description(a.attrelid, a.attnum) ORDER BY a.attnum))
+     FROM pg_attribute a
+    WHERE a.attrelid = 'lifecycle.retention'::regclass AND a.attnum > 0 AND NOT a.attisdropped;
 
+  -- Moves only, with labels for customers new to the view and gone from it;
   -- as_of from the view itself, so that the companion depends on it and goes
-  -- with it when it is dropped
+  -- with it when it is dropped.
   EXECUTE format($v$
     CREATE VIEW %1$s AS
-    SELECT t.from_stage, t.to_stage, t.customers, (SELECT v.as_of FROM %3$s v LIMIT 1) AS as_of
+    SELECT coalesce(t.from_stage::varchar, 'new to the view') AS from_stage,
+           coalesce(t.to_stage::varchar, 'gone from the view') AS to_stage,
+           t.customers, (SELECT v.as_of FROM %3$s v LIMIT 1) AS as_of
       FROM lifecycle.transition_history t
      WHERE t.run_id = (SELECT max(run_id) FROM lifecycle.refresh_runs
-                        WHERE view_name = %2$L AND outcome = 'succeeded')$v$,
+                        WHERE view_name = %2$L AND outcome = 'succeeded')
+       AND t.from_stage IS DISTINCT FROM t.to_stage
+     ORDER BY t.customers DESC, 1, 2$v$,
     names[4], settings.view_name, settings.view_name);
   EXECUTE format('COMMENT ON VIEW %s IS %L', names[4],
-                 'Stage-to-stage moves between the last two successful refreshes');
+                 'Customers who changed stage between the last two successful refreshes (moves only), largest moves first');
+  PERFORM lifecycle._comment_columns(names[4], ARRAY['from_stage', 'to_stage', 'customers', 'as_of'],
+    ARRAY['Stage at the previous refresh; new to the view: a customer the previous refresh did not have',
+          'Stage at the last refresh; gone from the view: a customer it no longer has',
+          'Customers who moved so', 'The day the last refresh computed']);
 END $$;
 COMMENT ON FUNCTION lifecycle._create_companions(lifecycle.segment_views) IS
   'Internal: create the BI companion views of a segment view';
 
--- After a build or refresh: the run's row counts, stage and segment counts,
--- and, given the view's previous contents (a table of customer and stage),
--- the transitions since then.
-CREATE FUNCTION lifecycle._record_refresh(run bigint, previous regclass) RETURNS void
+-- After a build or refresh (which took refresh_time): the run's row counts,
+-- stage and segment counts, phase times and, given the view's previous
+-- contents (a table of customer and stage), the transitions since then.
+CREATE FUNCTION lifecycle._record_refresh(run bigint, previous regclass, refresh_time interval) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   r lifecycle.refresh_runs;
@@ -507,38 +569,50 @@ DECLARE
   n bigint;
   day date;
   guests bigint;
+  facts record;
+  started timestamptz := clock_timestamp();
 BEGIN
   SELECT * INTO STRICT r FROM lifecycle.refresh_runs WHERE run_id = run;
+  SELECT * INTO facts FROM lifecycle._last_facts(r.view_name);
   SELECT * INTO STRICT v FROM lifecycle.segment_views WHERE view_name = r.view_name;
 
   EXECUTE format('SELECT count(*), max(as_of) FROM %s', v.view_name) INTO n, day;
   EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL', v.orders, v.customer_column) INTO guests;
   EXECUTE format('INSERT INTO lifecycle.stage_history
-                  SELECT %s, stage, count(*), sum(monetary) FROM %s GROUP BY stage', run, v.view_name);
+                  SELECT %s, stage::lifecycle.stage, count(*), sum(monetary) FROM %s GROUP BY stage', run, v.view_name);
   EXECUTE format('INSERT INTO lifecycle.segment_history
                   SELECT %s, segment, count(*), sum(monetary) FROM %s WHERE segment IS NOT NULL GROUP BY segment',
                  run, v.view_name);
 
   IF v.models THEN
-    EXECUTE format('INSERT INTO lifecycle.model_history
-                    SELECT %s, lifecycle.bgnbd_fit(btyd_frequency, btyd_recency, btyd_t),
-                           lifecycle.gammagamma_fit(btyd_frequency, btyd_monetary_value::double precision)
-                      FROM %s WHERE btyd_frequency IS NOT NULL', run, v.view_name);
+    -- the fits the view's facts were predicted with, made once
+    IF facts IS NOT NULL THEN
+      INSERT INTO lifecycle.model_history VALUES (run, facts.purchases, facts.spend);
+    ELSE
+      -- a view made under 1.0 computes its facts without keeping its fits
+      EXECUTE format('INSERT INTO lifecycle.model_history
+                      SELECT %s, lifecycle.bgnbd_fit(btyd_frequency, btyd_recency, btyd_t),
+                             lifecycle.gammagamma_fit(btyd_frequency, btyd_monetary_value::double precision)
+                        FROM %s WHERE btyd_frequency IS NOT NULL', run, v.view_name);
+    END IF;
   END IF;
 
   IF previous IS NOT NULL THEN
     EXECUTE format('INSERT INTO lifecycle.transition_history
-                    SELECT %s, p.stage, c.stage, count(*)
+                    SELECT %s, p.stage::lifecycle.stage, c.stage::lifecycle.stage, count(*)
                       FROM %s p FULL JOIN %s c ON c.%I = p.customer
                      GROUP BY p.stage, c.stage', run, previous, v.view_name, v.customer_column);
   END IF;
 
-  UPDATE lifecycle.refresh_runs
-     SET finished_at = clock_timestamp(), duration = clock_timestamp() - started_at,
-         as_of = day, customers = n, guest_orders = guests, outcome = 'succeeded'
-   WHERE run_id = run;
+  UPDATE lifecycle.refresh_runs u
+     SET finished_at = clock_timestamp(), duration = clock_timestamp() - u.started_at,
+         as_of = day, customers = n, guest_orders = guests, outcome = 'succeeded',
+         rows_read = facts.rows_read, read_time = facts.read_time, score_time = facts.score_time,
+         fit_time = facts.fit_time, write_time = facts.write_time,
+         refresh_time = _record_refresh.refresh_time, history_time = clock_timestamp() - started
+   WHERE u.run_id = run;
 END $$;
-COMMENT ON FUNCTION lifecycle._record_refresh(bigint, regclass) IS
+COMMENT ON FUNCTION lifecycle._record_refresh(bigint, regclass, interval) IS
   'Internal: record the counts, history and transitions of a finished build or refresh';
 
 -- COMMENT ON the segment view and each of its columns, for BI tools.
@@ -598,6 +672,8 @@ LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v lifecycle.segment_views;
   run bigint;
+  started timestamptz;
+  built interval;
 BEGIN
   v.view_name := lifecycle._qualified_view_name(view_name, creation_schema);
   IF to_regclass(v.view_name) IS NOT NULL THEN
@@ -620,11 +696,13 @@ BEGIN
   RETURNING s.* INTO v;
 
   INSERT INTO lifecycle.refresh_runs (view_name) VALUES (v.view_name) RETURNING run_id INTO run;
+  started := clock_timestamp();
   EXECUTE format('CREATE MATERIALIZED VIEW %s AS %s', v.view_name, lifecycle._segment_view_query(v));
+  built := clock_timestamp() - started;
   EXECUTE format('CREATE UNIQUE INDEX ON %s (%I)', v.view_name, v.customer_column);
   PERFORM lifecycle._comment_view(v);
   PERFORM lifecycle._create_companions(v);
-  PERFORM lifecycle._record_refresh(run, NULL);
+  PERFORM lifecycle._record_refresh(run, NULL, built);
   RETURN v.view_name::regclass;
 END $$;
 COMMENT ON FUNCTION lifecycle._create_segment_view(name, text, regclass, name, name, name, regclass, name, text, date,
@@ -718,6 +796,7 @@ LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v lifecycle.segment_views;
   previous regclass;
+  started timestamptz;
   state text;
   msg text;
   detail text;
@@ -733,11 +812,13 @@ BEGIN
                        v.customer_column, v.view_name);
         previous := 'pg_temp.lifecycle_previous_stages'::regclass;
       END IF;
+      started := clock_timestamp();
       EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY %s', v.view_name);
     ELSE
+      started := clock_timestamp();
       EXECUTE format('REFRESH MATERIALIZED VIEW %s', v.view_name);
     END IF;
-    PERFORM lifecycle._record_refresh(run, previous);
+    PERFORM lifecycle._record_refresh(run, previous, clock_timestamp() - started);
     RETURN NULL;
   EXCEPTION WHEN OTHERS OR query_canceled THEN
     GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL,

@@ -25,6 +25,18 @@ UPDATE lifecycle.segment_views SET as_of = '2024-06-02' WHERE view_name = 'limit
 CALL lifecycle.refresh_segment_view('zoned_cet');
 SELECT customer, last_purchase, orders FROM zoned_cet;
 SELECT month, orders FROM zoned_cet_retention_monthly ORDER BY month;
+-- The companions BI tools read: moves only, plain types, every column commented.
+SELECT * FROM zoned_cet_transitions;
+SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type
+  FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
+ WHERE c.relnamespace = 'limits'::regnamespace AND c.relname LIKE 'zoned_cet%' AND c.relkind IN ('v', 'm')
+   AND (col_description(c.oid, a.attnum) IS NULL
+        OR a.atttypid NOT IN ('bigint'::regtype, 'integer'::regtype, 'numeric'::regtype, 'date'::regtype,
+                              'character varying'::regtype, 'double precision'::regtype))
+ ORDER BY 1, 2;
+SELECT count(*) AS commented_columns FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
+ WHERE c.relnamespace = 'limits'::regnamespace AND c.relname LIKE 'zoned_cet%' AND c.relkind IN ('v', 'm')
+   AND col_description(c.oid, a.attnum) IS NOT NULL;
 -- A timestamptz domain is a timestamptz.
 CREATE DOMAIN order_time AS timestamptz CHECK (VALUE > '2000-01-01');
 CREATE TABLE domained (customer int, at order_time, amount numeric);

@@ -25,6 +25,14 @@ SELECT round((purchases).r::numeric, 4) AS r, round((purchases).alpha::numeric, 
        round((spend).gamma::numeric, 2) AS gamma, (spend).customers AS repeat_buyers
   FROM lifecycle.model_history;
 
+-- The refresh keeps the fits the facts function predicted with (it fits once):
+-- the same as the fitting aggregates make over the view's BTYD columns, to the bit.
+SELECT m.purchases::text = (SELECT lifecycle.bgnbd_fit(btyd_frequency, btyd_recency, btyd_t)::text
+                              FROM segs WHERE btyd_frequency IS NOT NULL) AS purchases_as_refitted,
+       m.spend::text = (SELECT lifecycle.gammagamma_fit(btyd_frequency, btyd_monetary_value::double precision)::text
+                          FROM segs WHERE btyd_frequency IS NOT NULL) AS spend_as_refitted
+  FROM lifecycle.model_history m;
+
 -- Customer 1 (x = 2, t_x = 30.43, T = 38.86): P(alive) 0.727 and 1.226 purchases
 -- expected in the next 39 weeks (273 days), as in the paper.
 SELECT customer, btyd_frequency, round(btyd_recency::numeric, 2) AS recency, round(btyd_t::numeric, 2) AS t,

@@ -32,6 +32,7 @@
 #include "customers.h"
 #include "days.h"
 #include "money.h"
+#include "progress.h"
 
 /* How customer keys are hashed and compared: their type's default opclass. */
 typedef struct KeyType
@@ -114,6 +115,7 @@ typedef struct FactsScan
 	MemoryContext mcxt;			/* keys and states */
 	MemoryContext batch_mcxt;	/* what the batch's rows point to */
 	MemoryContext row_mcxt;		/* reset after each row */
+	int64		rows;			/* order rows read */
 	int			nbatch;
 	BatchRow	batch[BATCH_ROWS];
 } FactsScan;
@@ -223,6 +225,8 @@ scan_row(FactsScan *scan, const Datum *values, const bool *nulls)
 	batch_add(scan, values, nulls);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(scan->row_mcxt);
+	if (scan->order_rows && ++scan->rows % PROGRESS_EVERY_ROWS == 0)
+		progress_phase(PHASE_READ, scan->rows, scan->customers->members);
 }
 
 static bool
@@ -501,10 +505,11 @@ order_time_type(const OrderSource *source)
 /*
  * Every customer of the orders up to the end of the as-of day (and every key
  * of the customers relation, if given) with the rfm_agg state of its orders,
- * in one array; keys, states and array live in mcxt.
+ * in one array; keys, states and array live in mcxt.  *rows: the order rows
+ * read.
  */
 Customer *
-read_customers(const OrderSource *source, MemoryContext mcxt, int64 *count)
+read_customers(const OrderSource *source, MemoryContext mcxt, int64 *count, int64 *rows)
 {
 	FactsScan	scan;
 	Oid			key_collation;
@@ -529,6 +534,7 @@ read_customers(const OrderSource *source, MemoryContext mcxt, int64 *count)
 	scan.customers = customers_create(mcxt, 1024, &scan.key);
 
 	scan_relations(source, &scan, day_end);
+	*rows = scan.rows;
 	customers = collect_customers(scan.customers, mcxt, count);
 	customers_destroy(scan.customers);
 	MemoryContextDelete(scan.batch_mcxt);

@@ -61,6 +61,6 @@ prefetch_ahead(const Customer *customers, int64 n, int64 i)
 extern Oid	order_source_key_type(const OrderSource *source);
 extern Oid	order_time_type(const OrderSource *source);
 extern void order_source_check(const OrderSource *source);
-extern Customer *read_customers(const OrderSource *source, MemoryContext mcxt, int64 *count);
+extern Customer *read_customers(const OrderSource *source, MemoryContext mcxt, int64 *count, int64 *rows);
 
 #endif

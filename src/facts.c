@@ -41,6 +41,8 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
 
 #include "args.h"
 #include "breaks.h"
@@ -48,6 +50,7 @@
 #include "customers.h"
 #include "models.h"
 #include "numeric_double.h"
+#include "progress.h"
 #include "settings.h"
 #include "stage.h"
 #include "summary.h"
@@ -207,6 +210,110 @@ typedef struct FactsOutput
 	double		clv_period_length;	/* in the BTYD unit */
 	double		clv_discount_rate;
 } FactsOutput;
+
+/*
+ * What the last computation of a view's facts in this backend made: its
+ * fits (with models on) and the order rows it read and each phase's time.
+ * The refresh records them in its history (lifecycle._last_facts) instead
+ * of fitting a second time.  Kept in TopMemoryContext; one view at a time.
+ */
+static struct
+{
+	char	   *view_name;		/* NULL: none */
+	bool		fitted;
+	ModelFit	purchases;
+	ModelFit	spend;
+	int64		rows;
+	double		seconds[PHASE_COUNT];
+} last_facts;
+
+/* A fit whose message lives in TopMemoryContext. */
+static void
+keep_fit(ModelFit *kept, const ModelFit *fit)
+{
+	*kept = *fit;
+	kept->message = fit->message != NULL ? MemoryContextStrdup(TopMemoryContext, fit->message) : NULL;
+}
+
+/* Forget the remembered facts. */
+static void
+forget_facts(void)
+{
+	if (last_facts.view_name == NULL)
+		return;
+	pfree(last_facts.view_name);
+	if (last_facts.fitted && last_facts.purchases.message != NULL)
+		pfree((char *) last_facts.purchases.message);
+	if (last_facts.fitted && last_facts.spend.message != NULL)
+		pfree((char *) last_facts.spend.message);
+	last_facts.view_name = NULL;
+}
+
+/* Remember what computing a view's facts made. */
+static void
+remember_facts(const char *view_name, const FactsOutput *out)
+{
+	forget_facts();
+	last_facts.fitted = out->models;
+	if (out->models)
+	{
+		keep_fit(&last_facts.purchases, &out->purchases);
+		keep_fit(&last_facts.spend, &out->spend);
+	}
+	progress_last(&last_facts.rows, last_facts.seconds);
+	last_facts.view_name = MemoryContextStrdup(TopMemoryContext, view_name);
+}
+
+/* A fit as a model composite of the given type, or NULL when there is none. */
+static Datum
+fit_datum(const ModelFit *fit, Oid type, bool fitted, bool *isnull)
+{
+	/* no fit at all (no buyers): NULL, as the fitting aggregates give over no rows */
+	*isnull = !fitted || fit->nparams == 0;
+	if (*isnull)
+		return (Datum) 0;
+	return model_fit_tuple(BlessTupleDesc(lookup_rowtype_tupdesc_copy(type, -1)), fit);
+}
+
+/* Seconds as an interval Datum. */
+static Datum
+seconds_interval(double seconds)
+{
+	Interval   *interval = palloc0(sizeof(Interval));
+
+	interval->time = (TimeOffset) (seconds * USECS_PER_SEC);
+	return IntervalPGetDatum(interval);
+}
+
+PG_FUNCTION_INFO_V1(last_facts_sql);
+/*
+ * lifecycle._last_facts(view_name): what this backend's last computation of
+ * that view's facts made, as one row (purchases, spend, rows_read and the
+ * time of reading, scoring, fitting and writing), then forgotten; no row if
+ * the last facts computed were another's.
+ */
+Datum
+last_facts_sql(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *view_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Datum		values[3 + PHASE_COUNT];
+	bool		nulls[3 + PHASE_COUNT] = {0};
+	TupleDesc	desc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (last_facts.view_name == NULL || strcmp(last_facts.view_name, view_name) != 0)
+		return (Datum) 0;
+	desc = rsinfo->setDesc;
+	values[0] = fit_datum(&last_facts.purchases, TupleDescAttr(desc, 0)->atttypid, last_facts.fitted, &nulls[0]);
+	values[1] = fit_datum(&last_facts.spend, TupleDescAttr(desc, 1)->atttypid, last_facts.fitted, &nulls[1]);
+	values[2] = Int64GetDatum(last_facts.rows);
+	for (int i = 0; i < PHASE_COUNT; i++)
+		values[3 + i] = seconds_interval(last_facts.seconds[i]);
+	tuplestore_putvalues(rsinfo->setResult, desc, values, nulls);
+	forget_facts();
+	return (Datum) 0;
+}
 
 /* The R, F and M values of a customer with purchase days. */
 static void
@@ -507,7 +614,7 @@ facts_output_init(const ViewSettings *settings, FactsOutput *out)
  * the header describes.
  */
 static Datum
-facts_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
+facts_rows(FunctionCallInfo fcinfo, ViewSettings *settings, const char *view_name)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	FactsOutput out;
@@ -516,6 +623,7 @@ facts_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
 				old;
 	Customer   *customers;
 	int64		ncustomers;
+	int64		rows;
 	TupleDesc	desc;
 
 	settings_check(settings);
@@ -529,16 +637,25 @@ facts_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
 
 	mcxt = AllocSetContextCreate(CurrentMemoryContext, "lifecycle customer facts", ALLOCSET_DEFAULT_SIZES);
 	row_mcxt = AllocSetContextCreate(mcxt, "lifecycle customer facts row", ALLOCSET_DEFAULT_SIZES);
-	customers = read_customers(&settings->source, mcxt, &ncustomers);
+	progress_phase(PHASE_READ, 0, 0);
+	customers = read_customers(&settings->source, mcxt, &ncustomers, &rows);
+	progress_phase(PHASE_SCORE, rows, ncustomers);
 	score_breaks(customers, ncustomers, &out, row_mcxt);
 	if (out.models)
+	{
+		progress_phase(PHASE_FIT, rows, ncustomers);
 		fit_models(customers, ncustomers, &out, row_mcxt);
+	}
+	progress_phase(PHASE_WRITE, rows, ncustomers);
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	desc = CreateTupleDescCopy(rsinfo->expectedDesc);
 	MemoryContextSwitchTo(old);
 	stage_enum_values(TupleDescAttr(desc, F_STAGE)->atttypid, out.stages);
 	rsinfo->setResult = write_rows(customers, ncustomers, &out, desc,
 								   rsinfo->econtext->ecxt_per_query_memory, row_mcxt);
+	progress_done(rows);
+	if (view_name != NULL)
+		remember_facts(view_name, &out);
 	rsinfo->setDesc = desc;
 	rsinfo->returnMode = SFRM_Materialize;
 	MemoryContextDelete(mcxt);
@@ -565,7 +682,7 @@ view_facts(PG_FUNCTION_ARGS)
 				 errhint("Only the view's owner (or a member of its role) refreshes it.")));
 	settings_from_row(PG_GETARG_HEAPTUPLEHEADER(0), &settings);
 	settings.source.as_of = DatumGetDateADT(required_arg(fcinfo, 1, "as_of", NULL));
-	return facts_rows(fcinfo, &settings);
+	return facts_rows(fcinfo, &settings, settings.view_name);
 }
 
 PG_FUNCTION_INFO_V1(customer_facts);
@@ -580,5 +697,5 @@ customer_facts(PG_FUNCTION_ARGS)
 	ViewSettings settings;
 
 	settings_from_args(fcinfo, &settings);
-	return facts_rows(fcinfo, &settings);
+	return facts_rows(fcinfo, &settings, NULL);
 }

@@ -61,6 +61,7 @@ settings_from_row(HeapTupleHeader row, ViewSettings *settings)
 	Datum		value;
 
 	memset(settings, 0, sizeof(ViewSettings));
+	settings->view_name = required_text(row, "view_name");
 	settings->source.orders = DatumGetObjectId(required(row, "orders"));
 	settings->source.customer_column = required_name(row, "customer_column");
 	settings->source.time_column = required_name(row, "time_column");

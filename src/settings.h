@@ -18,6 +18,7 @@
 
 typedef struct ViewSettings
 {
+	const char *view_name;		/* NULL: not read from a settings row */
 	OrderSource source;			/* where the orders are; as_of set by the caller */
 	StagePolicy policy;
 	const char *score_method;

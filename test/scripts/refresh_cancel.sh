@@ -34,11 +34,14 @@ stop_refresh() {
 		sleep 0.1
 	done
 	sleep 0.5
+	activity=$(value $db "SELECT query FROM pg_stat_activity WHERE pid = $pid")
 	value $db "SELECT $how($pid)" >/dev/null
 	wait
 }
 
 stop_refresh pg_cancel_backend
+is "$(grep -o 'lifecycle: reading orders, 0 order rows, 0 customers' <<<"$activity")" \
+	"lifecycle: reading orders, 0 order rows, 0 customers" "pg_stat_activity shows the refresh's phase and progress"
 is "$(value $db "SELECT count(*) || '/' || sum(orders) FROM segs")" "$before" "cancelled: previous contents still readable"
 is "$(value $db "SELECT outcome FROM lifecycle.refresh_runs ORDER BY run_id DESC LIMIT 1")" "cancelled" "cancelled: recorded as cancelled"
 
@@ -51,6 +54,11 @@ value $db "UPDATE slow SET seconds = 0" >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -d $db -c "CALL lifecycle.refresh_segment_view('segs')"
 ok $? "the next refresh succeeds"
 is "$(value $db "SELECT count(*) || '/' || sum(orders) FROM segs")" "51/1001" "and sees the new order"
+is "$(value $db "SELECT rows_read || ' ' || (read_time >= '0' AND score_time >= '0' AND write_time >= '0'
+                                         AND fit_time = '0' AND refresh_time >= read_time + write_time
+                                         AND history_time >= '0')
+                  FROM lifecycle.refresh_runs ORDER BY run_id DESC LIMIT 1")" "1001 true" \
+	"the history keeps the rows read and each phase's time"
 is "$(value $db "SELECT string_agg(outcome, ',' ORDER BY run_id) FROM lifecycle.refresh_runs")" \
 	"succeeded,cancelled,interrupted,succeeded" "history: build, cancelled, interrupted, succeeded"
 dropdb $db
