@@ -85,9 +85,9 @@ in_place() {
 files=$(cd "$work/deb" && find usr/lib/postgresql usr/share/postgresql -type f)
 (for f in $files; do t=$(in_place "$f"); [ -e "$t" ] && echo "$t"; done) | tar -cPf "$work/before.tar" -T -
 sudo=""
-[ "$(id -u)" = 0 ] || sudo=sudo
 if [ "$pkglibdir" = "/$lib" ] && [ "$sharedir" = "/usr/share/postgresql/$major" ]; then
 	mode=dpkg
+	[ "$(id -u)" = 0 ] || sudo=sudo
 	dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" && mode=dpkg-keep
 	$sudo dpkg -i "$deb" >"$work/install.log" 2>&1
 	status=$?
