@@ -27,6 +27,17 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# Only the SQL-callable functions and Pg_magic_func are exported from
+# lifecycle.so (test/scripts/symbols.sh checks it): PostgreSQL 16's PGXS
+# compiles modules with -fvisibility=hidden (CFLAGS_SL_MODULE) and src/compat.h
+# marks the exports as 16 does; before 16, add the flag here, where the
+# compiler takes it.
+ifeq ($(CFLAGS_SL_MODULE),)
+ifeq ($(shell $(CC) -fvisibility=hidden -E - </dev/null >/dev/null 2>&1 && echo yes),yes)
+override CFLAGS += -fvisibility=hidden
+endif
+endif
+
 $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS)
 	cat $^ > $@
 

@@ -28,6 +28,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
+#include "compat.h"
 #include "models.h"
 #include "specfun.h"
 

@@ -24,6 +24,30 @@
 #define string_to_qualified_name_list(string) stringToQualifiedNameList(string)
 #endif
 
+#if PG_VERSION_NUM < 160000 && defined(__GNUC__)
+/*
+ * PostgreSQL 16's exported symbols.  Modules are compiled with
+ * -fvisibility=hidden (16's PGXS does it; the Makefile adds it before 16), so
+ * only what PGDLLEXPORT marks is visible to the server: Pg_magic_func and the
+ * PG_FUNCTION_INFO_V1 functions with their info functions.  Before 16,
+ * PGDLLEXPORT is empty outside Windows and PG_FUNCTION_INFO_V1 does not mark
+ * the function itself.  Every file with a PG_FUNCTION_INFO_V1 includes this.
+ */
+#undef PGDLLEXPORT
+#define PGDLLEXPORT __attribute__((visibility("default")))
+#undef PG_FUNCTION_INFO_V1
+#define PG_FUNCTION_INFO_V1(funcname) \
+extern PGDLLEXPORT Datum funcname(PG_FUNCTION_ARGS); \
+extern PGDLLEXPORT const Pg_finfo_record * CppConcat(pg_finfo_,funcname)(void); \
+const Pg_finfo_record * \
+CppConcat(pg_finfo_,funcname) (void) \
+{ \
+	static const Pg_finfo_record my_finfo = { 1 }; \
+	return &my_finfo; \
+} \
+extern int no_such_variable
+#endif
+
 #if PG_VERSION_NUM < 170000
 /* PostgreSQL 17's reader over bytes we do not own. */
 static inline void

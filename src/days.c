@@ -19,6 +19,7 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 
+#include "compat.h"
 #include "days.h"
 
 /* Reject an infinite order time with a clear error. */

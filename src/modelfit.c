@@ -11,6 +11,7 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 
+#include "compat.h"
 #include "models.h"
 
 /* A problem with one input row: what is wrong, and why it matters. */

@@ -26,6 +26,7 @@
 #include "utils/lsyscache.h"
 
 #include "breaks.h"
+#include "compat.h"
 
 /* One metric's breaks, parsed; absent when the population had no value. */
 typedef struct MetricBreaks

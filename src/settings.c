@@ -14,6 +14,7 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 
+#include "compat.h"
 #include "settings.h"
 
 /* Bounds that keep one refresh's prediction work small (docs/segment_view.md). */

@@ -15,6 +15,7 @@
 #include "utils/lsyscache.h"
 
 #include "args.h"
+#include "compat.h"
 #include "stage.h"
 
 const char *const stage_labels[STAGE_COUNT] = {

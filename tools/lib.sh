@@ -7,10 +7,11 @@ PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
 PG_BIN=$(dirname "$PG_CONFIG")
 export PG_CONFIG
 
-# Install the Debian packages the build, the tests and the demo use.
+# Install the Debian packages the build, the tests and the demo use, and
+# any given as arguments.
 lc_install_packages() {
 	local pkgs="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-pgtap
-		postgresql-$PG_MAJOR-cron libtap-parser-sourcehandler-pgtap-perl make gcc"
+		postgresql-$PG_MAJOR-cron libtap-parser-sourcehandler-pgtap-perl make gcc $*"
 	local missing=""
 	for p in $pkgs; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
