@@ -88,7 +88,8 @@ CREATE TABLE lifecycle.refresh_runs (
   fit_time     interval,
   write_time   interval,
   refresh_time interval,
-  history_time interval
+  history_time interval,
+  btyd_unit_days integer
 );
 CREATE INDEX ON lifecycle.refresh_runs (view_name, run_id);
 SELECT pg_catalog.pg_extension_config_dump('lifecycle.refresh_runs', '');
@@ -111,6 +112,7 @@ COMMENT ON COLUMN lifecycle.refresh_runs.fit_time IS 'Phase time: fitting the pu
 COMMENT ON COLUMN lifecycle.refresh_runs.write_time IS 'Phase time: computing and writing one row per customer';
 COMMENT ON COLUMN lifecycle.refresh_runs.refresh_time IS 'Phase time: the whole REFRESH (the phases above, then updating the view''s rows)';
 COMMENT ON COLUMN lifecycle.refresh_runs.history_time IS 'Phase time: recording the counts, history and transitions';
+COMMENT ON COLUMN lifecycle.refresh_runs.btyd_unit_days IS 'Days in the BTYD unit the refresh computed with (1 or 7): the view reads it with as_of';
 
 -- Stage and segment counts after each successful refresh, for charts over time.
 CREATE TABLE lifecycle.stage_history (
@@ -220,8 +222,8 @@ COMMENT ON FUNCTION lifecycle._customer_facts(lifecycle.segment_views, date) IS
 -- with instead of fitting twice, and the rows it read and its phases' time.
 CREATE FUNCTION lifecycle._last_facts(view_name text)
   RETURNS TABLE (purchases lifecycle.bgnbd, spend lifecycle.gammagamma, customers bigint, guest_orders bigint,
-                 rows_read bigint, read_time interval, score_time interval, fit_time interval,
-                 write_time interval)
+                 rows_read bigint, btyd_unit_days integer, read_time interval, score_time interval,
+                 fit_time interval, write_time interval)
   LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE ROWS 1
   AS 'MODULE_PATHNAME', 'last_facts_sql';
 COMMENT ON FUNCTION lifecycle._last_facts(text) IS
@@ -355,6 +357,28 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON lifecycle.refresh_runs, lifecycle.stage_
   lifecycle.segment_history, lifecycle.transition_history, lifecycle.model_history TO PUBLIC;
 GRANT USAGE ON SEQUENCE lifecycle.refresh_run_id TO PUBLIC;
 
+-- The materialized view that holds a segment view's rows: <view>_data.
+CREATE FUNCTION lifecycle._data_name(view_name text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+BEGIN ATOMIC
+  SELECT pg_catalog.format('%I.%I', p[1], p[2] OPERATOR(pg_catalog.||) '_data')
+    FROM (SELECT pg_catalog.parse_ident(view_name) AS p) q;
+END;
+COMMENT ON FUNCTION lifecycle._data_name(text) IS
+  'Internal: the name of the materialized view that holds a segment view''s rows';
+
+-- What a refresh refreshes: <view>_data, or the view itself for views made
+-- under 1.0 (a materialized view of every column).
+CREATE FUNCTION lifecycle._storage(view_name text) RETURNS regclass
+LANGUAGE sql STABLE PARALLEL SAFE STRICT
+BEGIN ATOMIC
+  SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'm' THEN c.oid::pg_catalog.regclass
+              ELSE pg_catalog.to_regclass(lifecycle._data_name(_storage.view_name)) END
+    FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(_storage.view_name);
+END;
+COMMENT ON FUNCTION lifecycle._storage(text) IS
+  'Internal: the materialized view a segment view''s refresh refreshes';
+
 CREATE FUNCTION lifecycle._segment_view_query(settings lifecycle.segment_views) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -405,7 +429,6 @@ segments AS (
   SELECT sm.* FROM settings s, lifecycle.segment_map(s.rule_set) sm
 )
 SELECT c.customer AS %3$I,
-       s.as_of_day AS as_of,
        c.stage::varchar AS stage,
        g.segment::varchar AS segment,
        c.r AS r_score, c.f AS f_score, c.m AS m_score,
@@ -416,11 +439,9 @@ SELECT c.customer AS %3$I,
        coalesce(c.gross, 0) AS gross,
        coalesce(c.refunds, 0) AS refunds,
        coalesce(c.refunded, 0) AS refunded,
-       c.days_since_last_order,
-       c.tenure_days,
        c.mean_interval_days,
        c.aov,
-       c.btyd_frequency, c.btyd_recency, c.btyd_t, c.btyd_monetary_value,
+       c.btyd_frequency, c.btyd_recency, c.btyd_monetary_value,
        c.p_alive, c.expected_purchases, c.expected_spend, c.clv
   FROM scored c
  CROSS JOIN settings s
@@ -429,8 +450,33 @@ $q$, settings.view_name, facts_columns, settings.customer_column, settings.order
     settings.customers::text);
 END $$;
 COMMENT ON FUNCTION lifecycle._segment_view_query(lifecycle.segment_views) IS
-  'Internal: the query a segment view materializes';
+  'Internal: the query a segment view''s rows (<view>_data) materialize: the columns that do not move with the as-of day';
 
+-- The segment view itself, what BI tools read: its rows (<view>_data) with
+-- the as-of day of the last successful refresh and the columns that follow
+-- from it.  Those move every day for every customer; keeping them out of
+-- the materialized rows lets a daily concurrent refresh change only the
+-- customers whose stage, scores or orders changed.
+CREATE FUNCTION lifecycle._segment_view_select(settings lifecycle.segment_views) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT pg_catalog.format($q$
+SELECT d.%2$I, a.as_of, d.stage, d.segment, d.r_score, d.f_score, d.m_score,
+       d.first_purchase, d.last_purchase, d.previous_purchase, d.orders, d.purchase_days,
+       d.monetary, d.gross, d.refunds, d.refunded,
+       a.as_of - d.last_purchase AS days_since_last_order,
+       a.as_of - d.first_purchase AS tenure_days,
+       d.mean_interval_days, d.aov, d.btyd_frequency, d.btyd_recency,
+       (a.as_of - d.first_purchase)::double precision / a.btyd_unit_days AS btyd_t,
+       d.btyd_monetary_value, d.p_alive, d.expected_purchases, d.expected_spend, d.clv
+  FROM %3$s d,
+       (SELECT r.as_of, r.btyd_unit_days FROM lifecycle.refresh_runs r
+         WHERE r.view_name = %1$L AND r.outcome = 'succeeded'
+         ORDER BY r.run_id DESC LIMIT 1) a$q$,
+    settings.view_name, settings.customer_column, lifecycle._data_name(settings.view_name));
+END;
+COMMENT ON FUNCTION lifecycle._segment_view_select(lifecycle.segment_views) IS
+  'Internal: the query of a segment view over its rows and the as-of day of its last successful refresh';
 
 -- A schema-qualified, quoted name for a new view: unqualified names go to
 -- creation_schema (the caller's current schema, as PostgreSQL's CREATE
@@ -607,7 +653,7 @@ BEGIN
     day := coalesce(v.as_of, lifecycle.local_day(now(), v.time_zone));
   ELSE
     -- a view made under 1.0
-    EXECUTE format('SELECT count(*), max(as_of) FROM %s', v.view_name) INTO n, day;
+    EXECUTE format('SELECT count(*), max(as_of) FROM %s', lifecycle._storage(v.view_name)) INTO n, day;
     EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL', v.orders, v.customer_column) INTO guests;
   END IF;
 
@@ -619,7 +665,7 @@ BEGIN
                         SELECT %s, stage::lifecycle.stage, n, revenue FROM g WHERE by_segment = 0)
                   INSERT INTO lifecycle.segment_history
                   SELECT %s, segment, n, revenue FROM g WHERE by_segment = 1 AND segment IS NOT NULL',
-                 v.view_name, run, run);
+                 lifecycle._storage(v.view_name), run, run);
 
   IF v.models THEN
     -- the fits the view's facts were predicted with, made once
@@ -629,7 +675,7 @@ BEGIN
       EXECUTE format('INSERT INTO lifecycle.model_history
                       SELECT %s, lifecycle.bgnbd_fit(btyd_frequency, btyd_recency, btyd_t),
                              lifecycle.gammagamma_fit(btyd_frequency, btyd_monetary_value::double precision)
-                        FROM %s WHERE btyd_frequency IS NOT NULL', run, v.view_name);
+                        FROM %s WHERE btyd_frequency IS NOT NULL', run, lifecycle._storage(v.view_name));
     END IF;
   END IF;
 
@@ -649,7 +695,8 @@ BEGIN
          as_of = day, customers = n, guest_orders = guests, outcome = 'succeeded',
          rows_read = facts.rows_read, read_time = facts.read_time, score_time = facts.score_time,
          fit_time = facts.fit_time, write_time = facts.write_time,
-         refresh_time = _record_refresh.refresh_time, history_time = clock_timestamp() - started
+         refresh_time = _record_refresh.refresh_time, history_time = clock_timestamp() - started,
+         btyd_unit_days = facts.btyd_unit_days
    WHERE u.run_id = run;
 END $$;
 COMMENT ON FUNCTION lifecycle._record_refresh(bigint, regclass, interval) IS
@@ -659,12 +706,16 @@ COMMENT ON FUNCTION lifecycle._record_refresh(bigint, regclass, interval) IS
 CREATE FUNCTION lifecycle._comment_view(settings lifecycle.segment_views) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+  data text := lifecycle._data_name(settings.view_name);
   c record;
 BEGIN
-  EXECUTE format('COMMENT ON MATERIALIZED VIEW %s IS %L', settings.view_name,
+  EXECUTE format('COMMENT ON VIEW %s IS %L', settings.view_name,
     format('lifecycle segment view over %s: one row per customer, refreshed by CALL lifecycle.refresh_segment_view(%L)',
            settings.orders, settings.view_name));
-  -- the facts' own comments for the columns the view passes on
+  EXECUTE format('COMMENT ON MATERIALIZED VIEW %s IS %L', data,
+    format('The rows of the segment view %s without its as-of columns; read %s instead', settings.view_name,
+           settings.view_name));
+  -- the facts' own comments for the columns the view and its rows pass on
   FOR c IN SELECT settings.customer_column AS col, 'Customer key' AS text
            UNION ALL
            SELECT * FROM (VALUES
@@ -674,6 +725,9 @@ BEGIN
            SELECT f.name, f.comment FROM lifecycle._facts_columns() f WHERE f.name NOT IN ('customer', 'frequency')
   LOOP
     EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', settings.view_name, c.col, c.text);
+    IF c.col NOT IN ('as_of', 'days_since_last_order', 'tenure_days', 'btyd_t') THEN
+      EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', data, c.col, c.text);
+    END IF;
   END LOOP;
 END $$;
 COMMENT ON FUNCTION lifecycle._comment_view(lifecycle.segment_views) IS
@@ -737,9 +791,10 @@ BEGIN
 
   INSERT INTO lifecycle.refresh_runs (view_name) VALUES (v.view_name) RETURNING run_id INTO run;
   started := clock_timestamp();
-  EXECUTE format('CREATE MATERIALIZED VIEW %s AS %s', v.view_name, lifecycle._segment_view_query(v));
+  EXECUTE format('CREATE MATERIALIZED VIEW %s AS %s', lifecycle._data_name(v.view_name), lifecycle._segment_view_query(v));
   built := clock_timestamp() - started;
-  EXECUTE format('CREATE UNIQUE INDEX ON %s (%I)', v.view_name, v.customer_column);
+  EXECUTE format('CREATE UNIQUE INDEX ON %s (%I)', lifecycle._data_name(v.view_name), v.customer_column);
+  EXECUTE format('CREATE VIEW %s AS %s', v.view_name, lifecycle._segment_view_select(v));
   PERFORM lifecycle._comment_view(v);
   PERFORM lifecycle._create_companions(v);
   PERFORM lifecycle._record_refresh(run, NULL, built);
@@ -835,6 +890,7 @@ CREATE FUNCTION lifecycle._refresh_run(run bigint) RETURNS text[]
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v lifecycle.segment_views;
+  storage regclass;
   previous regclass;
   started timestamptz;
   state text;
@@ -846,17 +902,18 @@ BEGIN
    WHERE r.run_id = run;
   BEGIN
     PERFORM set_config('lock_timeout', (extract(epoch FROM v.lock_timeout) * 1000)::bigint::text, true);
-    IF (SELECT c.relispopulated FROM pg_class c WHERE c.oid = v.view_name::regclass) THEN
-      IF v.keep_transitions AND NOT lifecycle._counts_own_transitions(v.view_name::regclass) THEN
+    storage := lifecycle._storage(v.view_name);
+    IF (SELECT c.relispopulated FROM pg_class c WHERE c.oid = storage) THEN
+      IF v.keep_transitions AND NOT lifecycle._counts_own_transitions(storage) THEN
         EXECUTE format('CREATE TEMPORARY TABLE lifecycle_previous_stages ON COMMIT DROP AS SELECT %I AS customer, stage FROM %s',
-                       v.customer_column, v.view_name);
+                       v.customer_column, storage);
         previous := 'pg_temp.lifecycle_previous_stages'::regclass;
       END IF;
       started := clock_timestamp();
-      EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY %s', v.view_name);
+      EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY %s', storage);
     ELSE
       started := clock_timestamp();
-      EXECUTE format('REFRESH MATERIALIZED VIEW %s', v.view_name);
+      EXECUTE format('REFRESH MATERIALIZED VIEW %s', storage);
     END IF;
     PERFORM lifecycle._record_refresh(run, previous, clock_timestamp() - started);
     RETURN NULL;
@@ -906,20 +963,25 @@ BEGIN
   FOREACH companion IN ARRAY lifecycle._companion_names(name) LOOP
     EXECUTE format('DROP VIEW IF EXISTS %s', companion);
   END LOOP;
-  EXECUTE format('DROP MATERIALIZED VIEW %s', name);
+  -- the event trigger below drops its rows (<view>_data) and settings
+  IF (SELECT c.relkind FROM pg_class c WHERE c.oid = view) = 'm' THEN
+    EXECUTE format('DROP MATERIALIZED VIEW %s', name);   -- made under 1.0
+  ELSE
+    EXECUTE format('DROP VIEW %s', name);
+  END IF;
 END $$;
 COMMENT ON FUNCTION lifecycle.drop_segment_view(regclass) IS
   'Drop a segment view, its companion views, its settings and its history';
 
--- Nothing left behind: whenever a segment view is dropped (by
--- drop_segment_view, DROP MATERIALIZED VIEW, DROP TABLE orders CASCADE, DROP
--- SCHEMA, DROP OWNED), its settings go, and with them its history, and the
--- companion views that did not go with it (the monthly one reads the orders,
--- not the view).  A role that dropped another's view through its orders sees
+-- Nothing left behind: whenever a segment view or its rows are dropped (by
+-- drop_segment_view, DROP VIEW ... CASCADE, DROP TABLE orders CASCADE, DROP
+-- SCHEMA, DROP OWNED), its settings go, and with them its history, and what
+-- did not go with it: the companions (the monthly one reads the orders, not
+-- the view), the view or its rows.  A role that dropped another's view through its orders sees
 -- no settings row: create_segment_view removes such a row when its owner
 -- makes the view again.
 CREATE FUNCTION lifecycle._segment_view_dropped() RETURNS event_trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
 DECLARE
   dropped text;
   companion text;
@@ -927,12 +989,15 @@ BEGIN
   FOR dropped IN
     DELETE FROM lifecycle.segment_views v
      USING pg_event_trigger_dropped_objects() d
-     WHERE d.object_type = 'materialized view' AND v.view_name = d.object_identity
+     WHERE d.object_type IN ('view', 'materialized view')
+       AND d.object_identity IN (v.view_name, lifecycle._data_name(v.view_name))
     RETURNING v.view_name
   LOOP
     FOREACH companion IN ARRAY lifecycle._companion_names(dropped) LOOP
       EXECUTE format('DROP VIEW IF EXISTS %s', companion);
     END LOOP;
+    EXECUTE format('DROP VIEW IF EXISTS %s', dropped);
+    EXECUTE format('DROP MATERIALIZED VIEW IF EXISTS %s', lifecycle._data_name(dropped));
   END LOOP;
 END $$;
 COMMENT ON FUNCTION lifecycle._segment_view_dropped() IS

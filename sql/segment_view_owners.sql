@@ -76,8 +76,8 @@ TRUNCATE lifecycle.model_history;
 TRUNCATE lifecycle.segment_rules;
 CALL lifecycle.refresh_segment_view('alice.segs');
 SELECT lifecycle.drop_segment_view('alice.segs');
-REFRESH MATERIALIZED VIEW alice.segs;
-DROP MATERIALIZED VIEW alice.segs CASCADE;
+REFRESH MATERIALIZED VIEW alice.segs_data;
+DROP VIEW alice.segs CASCADE;
 SELECT count(*) FROM alice.segs;
 \set VERBOSITY default
 
@@ -107,7 +107,7 @@ SELECT count(*) AS settings FROM lifecycle.segment_views;
 \set VERBOSITY terse
 CALL lifecycle.refresh_segment_view('alice.segs');
 SELECT lifecycle.drop_segment_view('alice.segs');
-DROP MATERIALIZED VIEW alice.segs CASCADE;
+DROP VIEW alice.segs CASCADE;
 \set VERBOSITY default
 DELETE FROM lifecycle.refresh_runs;
 DELETE FROM lifecycle.stage_history;
@@ -129,8 +129,8 @@ SELECT (SELECT count(*) FROM lifecycle.segment_views) AS settings,
        (SELECT count(*) FROM pg_class WHERE relname LIKE 'segs%' AND relnamespace = 'alice'::regnamespace) AS relations;
 SELECT lifecycle.create_segment_view('alice.segs', 'shop.orders', 'customer_id', 'ordered_at', 'amount',
                                      as_of => '2025-06-01');
--- A plain DROP ... CASCADE, too.
-DROP MATERIALIZED VIEW alice.segs CASCADE;
+-- A plain DROP VIEW ... CASCADE, too (it takes the view's rows, alice.segs_data, with it).
+DROP VIEW alice.segs CASCADE;
 SELECT (SELECT count(*) FROM lifecycle.segment_views) AS settings,
        (SELECT count(*) FROM pg_class WHERE relname LIKE 'segs%' AND relnamespace = 'alice'::regnamespace) AS relations;
 SELECT lifecycle.create_segment_view('alice.segs', 'shop.orders', 'customer_id', 'ordered_at', 'amount',

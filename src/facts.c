@@ -235,6 +235,7 @@ static struct
 	ModelFit	spend;
 	CustomerCounts counts;
 	int64		customers;
+	int			unit_days;
 	bool		moved;			/* moves counted: the view had previous contents */
 	Transitions moves;
 	double		seconds[PHASE_COUNT];
@@ -278,6 +279,7 @@ remember_facts(const ViewSettings *settings, const FactsOutput *out, const Custo
 	}
 	last_facts.counts = *counts;
 	last_facts.customers = customers;
+	last_facts.unit_days = out->unit_days;
 	last_facts.moved = OidIsValid(settings->source.previous);
 	memcpy(last_facts.moves, moves, sizeof(Transitions));
 	for (int s = 0; s < STAGE_COUNT; s++)
@@ -310,17 +312,18 @@ seconds_interval(double seconds)
 PG_FUNCTION_INFO_V1(last_facts_sql);
 /*
  * lifecycle._last_facts(view_name): what this backend's last computation of
- * that view's facts made, as one row (purchases, spend, rows_read and the
- * time of reading, scoring, fitting and writing), then forgotten; no row if
- * the last facts computed were another's.
+ * that view's facts made, as one row (purchases, spend, customers, guest
+ * order rows, rows read, the BTYD unit in days, and the time of reading,
+ * scoring, fitting and writing); no row if the last facts computed were
+ * another's.
  */
 Datum
 last_facts_sql(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *view_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	Datum		values[5 + PHASE_COUNT];
-	bool		nulls[5 + PHASE_COUNT] = {0};
+	Datum		values[6 + PHASE_COUNT];
+	bool		nulls[6 + PHASE_COUNT] = {0};
 	TupleDesc	desc;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -332,8 +335,9 @@ last_facts_sql(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum(last_facts.customers);
 	values[3] = Int64GetDatum(last_facts.counts.guests);
 	values[4] = Int64GetDatum(last_facts.counts.rows);
+	values[5] = Int32GetDatum(last_facts.unit_days);
 	for (int i = 0; i < PHASE_COUNT; i++)
-		values[5 + i] = seconds_interval(last_facts.seconds[i]);
+		values[6 + i] = seconds_interval(last_facts.seconds[i]);
 	tuplestore_putvalues(rsinfo->setResult, desc, values, nulls);
 	return (Datum) 0;
 }
@@ -739,19 +743,21 @@ matview_populated(Oid view)
 }
 
 /*
- * The view itself while it is refreshed, whose contents are still the
- * previous refresh's, when its settings keep transitions and it has
- * contents; InvalidOid otherwise (the first build).
+ * The view's rows (the materialized view <view>_data) while they are
+ * refreshed, still the previous refresh's, when its settings keep
+ * transitions and it has rows; InvalidOid otherwise (the first build).
  */
 static Oid
 previous_contents(const ViewSettings *settings)
 {
+	RangeVar   *name;
 	Oid			view;
 
 	if (!settings->keep_transitions)
 		return InvalidOid;
-	view = RangeVarGetRelid(makeRangeVarFromNameList(string_to_qualified_name_list(settings->view_name)),
-							NoLock, true);
+	name = makeRangeVarFromNameList(string_to_qualified_name_list(settings->view_name));
+	name->relname = psprintf("%s_data", name->relname);
+	view = RangeVarGetRelid(name, NoLock, true);
 	if (!OidIsValid(view) || get_rel_relkind(view) != RELKIND_MATVIEW || !matview_populated(view))
 		return InvalidOid;
 	return view;
