@@ -154,10 +154,14 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Stages are prospect, new, active, at_risk, dormant, churned and reactivated.';
   END IF;
-  SELECT m.action INTO result
-    FROM lifecycle.action_map(rule_set) m
-   WHERE (m.kind = 'segment' AND m.name = segment) OR (m.kind = 'stage' AND m.name = stage)
-   ORDER BY m.kind = 'stage'   -- the segment's before the stage's
+  PERFORM lifecycle.check_rule_set(rule_set);
+  -- as action_map: the role's own row before the shipped one
+  SELECT a.action INTO result
+    FROM lifecycle.recommended_actions a
+   WHERE ((a.kind = 'segment' AND a.name = segment AND a.rule_set = recommended_action.rule_set)
+          OR (a.kind = 'stage' AND a.name = stage))
+     AND (a.shipped OR a.owner = quote_ident(current_user)::regrole)
+   ORDER BY a.kind = 'stage', a.shipped   -- the segment's before the stage's
    LIMIT 1;
   RETURN result;
 END
