@@ -62,19 +62,22 @@ $$;
 COMMENT ON FUNCTION lifecycle._check_window_days(text, integer) IS
   'Internal: raise a clear error unless a window of days is given and between 1 and 3650 (ten years)';
 
--- Calendar months as plain date arithmetic, independent of the session's
--- TimeZone (date_trunc on a date would go through timestamptz).
+-- Calendar months of a date, independent of the session's TimeZone (through
+-- timestamp without time zone; date_trunc on a date would go through
+-- timestamptz).
 CREATE FUNCTION lifecycle._month_start(day date) RETURNS date
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-  RETURN day OPERATOR(pg_catalog.-) (EXTRACT(DAY FROM day)::integer OPERATOR(pg_catalog.-) 1);
+  RETURN pg_catalog.date_trunc('month', day::pg_catalog.timestamp)::pg_catalog.date;
 COMMENT ON FUNCTION lifecycle._month_start(date) IS
   'Internal: the first day of the calendar month of a day';
 
 CREATE FUNCTION lifecycle._months_between(from_day date, to_day date) RETURNS integer
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-  RETURN ((EXTRACT(YEAR FROM to_day) OPERATOR(pg_catalog.*) 12 OPERATOR(pg_catalog.+) EXTRACT(MONTH FROM to_day))
-          OPERATOR(pg_catalog.-)
-          (EXTRACT(YEAR FROM from_day) OPERATOR(pg_catalog.*) 12 OPERATOR(pg_catalog.+) EXTRACT(MONTH FROM from_day)))::integer;
+  RETURN ((pg_catalog.date_part('year', to_day::pg_catalog.timestamp) OPERATOR(pg_catalog.-)
+           pg_catalog.date_part('year', from_day::pg_catalog.timestamp)) OPERATOR(pg_catalog.*) 12
+          OPERATOR(pg_catalog.+)
+          (pg_catalog.date_part('month', to_day::pg_catalog.timestamp) OPERATOR(pg_catalog.-)
+           pg_catalog.date_part('month', from_day::pg_catalog.timestamp)))::integer;
 COMMENT ON FUNCTION lifecycle._months_between(date, date) IS
   'Internal: calendar months from the month of from_day to the month of to_day (0 within one month)';
 
@@ -99,32 +102,34 @@ $$;
 COMMENT ON FUNCTION lifecycle._check_months(date, date) IS
   'Internal: raise a clear error unless the months (any day of each) are finite and from_month is not after to_month';
 
--- One row per customer and day with an order row, up to to_day (NULL: all),
--- with the customer's first purchase day over everything read.  The one
--- place the cohort and returning-buyer figures take their facts from.
+-- One row per customer and day (or month) with an order row, up to to_day
+-- (NULL: all), with the customer's first purchase day over everything read.
+-- The one place the cohort and returning-buyer figures take their facts from.
 CREATE FUNCTION lifecycle._customer_days_sql(
   orders regclass, customer_column text, time_column text, amount_column text,
-  time_zone text, to_day date)
+  time_zone text, to_day date, by_month boolean)
   RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE
   SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   RETURN format($q$
-    SELECT d.customer, d.day, d.orders, d.gross, d.net,
-           min(d.day) FILTER (WHERE d.orders > 0) OVER (PARTITION BY d.customer) AS first_day
-      FROM (SELECT o.customer, o.day,
+    SELECT g.customer, g.day, g.orders, g.gross, g.net,
+           min(g.first_day) OVER (PARTITION BY g.customer) AS first_day
+      FROM (SELECT o.customer, %s AS day,
                    count(*) FILTER (WHERE o.amount >= 0 OR o.amount IS NULL) AS orders,
                    coalesce(sum(o.amount) FILTER (WHERE o.amount >= 0), 0) AS gross,
-                   coalesce(sum(o.amount), 0) AS net
+                   coalesce(sum(o.amount), 0) AS net,
+                   min(o.day) FILTER (WHERE o.amount >= 0 OR o.amount IS NULL) AS first_day
               FROM (%s) o
-             GROUP BY o.customer, o.day) d
-     WHERE CASE WHEN isfinite(d.day) AND d.net > '-Infinity'::numeric AND d.net < 'Infinity'::numeric
-                THEN true ELSE lifecycle._reject_order_row(d.day, d.net) END$q$,
+             GROUP BY 1, 2) g
+     WHERE CASE WHEN isfinite(g.day) AND g.net > '-Infinity'::numeric AND g.net < 'Infinity'::numeric
+                THEN true ELSE lifecycle._reject_order_row(g.day, g.net) END$q$,
+    CASE WHEN by_month THEN 'lifecycle._month_start(o.day)' ELSE 'o.day' END,
     lifecycle.orders_sql(orders, customer_column, time_column, amount_column, time_zone, NULL, to_day));
 END
 $$;
-COMMENT ON FUNCTION lifecycle._customer_days_sql(regclass, text, text, text, text, date) IS
-  'Internal: SQL text reading an orders relation as one row per customer and day before to_day (NULL: all): purchase rows (orders), their value (gross), purchases minus refunds (net), and the customer''s first purchase day';
+COMMENT ON FUNCTION lifecycle._customer_days_sql(regclass, text, text, text, text, date, boolean) IS
+  'Internal: SQL text reading an orders relation before to_day (NULL: all) as one row per customer and day, or per customer and month (by_month: day is the first day of the month): purchase rows (orders), their value (gross), purchases minus refunds (net), and the customer''s first purchase day';
 
 -- The rows of any relation as (customer, day) with from_day <= day < to_day,
 -- for a customers relation's sign-up time or orders read without amounts:
@@ -240,18 +245,15 @@ BEGIN
   last_month := lifecycle._month_start(to_month);
   end_day := (last_month + interval '1 month')::date;
   RETURN QUERY EXECUTE format($q$
-    WITH customer_months AS (
-      SELECT lifecycle._month_start(d.first_day) AS cohort_month,
+    WITH all_cells AS (        -- one row per customer and month: count them
+      SELECT CASE WHEN d.first_day >= $1 AND d.first_day < $2 AND d.day >= lifecycle._month_start(d.first_day)
+                  THEN lifecycle._month_start(d.first_day) END AS cohort_month,  -- NULL: in no cohort asked
              lifecycle._months_between(d.first_day, d.day) AS months_since,
-             d.customer, sum(d.orders) > 0 AS active, sum(d.net) AS revenue
+             count(*) FILTER (WHERE d.orders > 0) AS active_customers, sum(d.net) AS revenue
         FROM (%s) d
-       WHERE d.first_day >= $1 AND d.first_day < $2
-         AND d.day >= lifecycle._month_start(d.first_day)
-       GROUP BY 1, 2, 3),
+       GROUP BY 1, 2),
     cells AS (
-      SELECT m.cohort_month, m.months_since, count(*) FILTER (WHERE m.active) AS active_customers,
-             sum(m.revenue) AS revenue
-        FROM customer_months m GROUP BY 1, 2)
+      SELECT * FROM all_cells WHERE cohort_month IS NOT NULL)
     SELECT c0.cohort_month, k.months_since, c0.active_customers,
            coalesce(c.active_customers, 0),
            round(100.0 * coalesce(c.active_customers, 0) / c0.active_customers, 2),
@@ -262,7 +264,7 @@ BEGIN
      WHERE c0.months_since = 0
      ORDER BY 1, 2
     $q$, lifecycle._customer_days_sql(orders, customer_column, time_column, amount_column,
-                                       time_zone, end_day))
+                                       time_zone, end_day, true))
     USING first_month, end_day, last_month;
 END
 $$;
@@ -343,11 +345,11 @@ BEGIN
              sum(d.orders) AS orders, sum(d.gross) AS gross
         FROM d WHERE d.orders > 0 AND %2$s IS NOT NULL
        GROUP BY 1, d.customer),
-    customers AS (          -- each customer's first purchase day, and whether they came back
+    customers AS MATERIALIZED (   -- each customer's first purchase day, and whether they came back
       SELECT min(d.first_day) AS first_day, max(d.day) AS last_day,
              coalesce(bool_or(d.orders > 0 AND d.day > d.first_day AND d.day <= d.first_day + $3), false) AS came_back
         FROM d GROUP BY d.customer),
-    data_end AS (
+    data_end AS MATERIALIZED (
       SELECT min(c.first_day) AS first_day, max(c.last_day) AS last_day FROM customers c),
     mix AS (
       SELECT b.period_from, count(*) AS buyers,
@@ -375,7 +377,7 @@ BEGIN
       LEFT JOIN mix m ON m.period_from = p.period_from
       LEFT JOIN back k ON k.period_from = p.period_from
      ORDER BY p.period_from
-    $q$, lifecycle._customer_days_sql(orders, customer_column, time_column, amount_column, time_zone, NULL),
+    $q$, lifecycle._customer_days_sql(orders, customer_column, time_column, amount_column, time_zone, NULL, false),
          format(bucket, 'd.day'), format(bucket, 'c.first_day'), periods)
     USING CASE WHEN monthly THEN lifecycle._month_start(from_day) ELSE from_day END,
           CASE WHEN monthly THEN (lifecycle._month_start(to_day) + interval '1 month')::date ELSE to_day END,
