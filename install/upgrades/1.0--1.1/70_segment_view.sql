@@ -34,7 +34,7 @@ COMMENT ON COLUMN lifecycle.segment_views.owner IS 'The role that owns the view:
 ALTER TABLE lifecycle.refresh_runs
   ADD COLUMN rows_read bigint, ADD COLUMN read_time interval, ADD COLUMN score_time interval,
   ADD COLUMN fit_time interval, ADD COLUMN write_time interval, ADD COLUMN refresh_time interval,
-  ADD COLUMN history_time interval, ADD COLUMN btyd_unit_days integer;
+  ADD COLUMN history_time interval, ADD COLUMN btyd_unit_days integer, ADD COLUMN time_zone text;
 COMMENT ON COLUMN lifecycle.refresh_runs.rows_read IS 'Order rows the refresh read';
 COMMENT ON COLUMN lifecycle.refresh_runs.read_time IS 'Phase time: reading the order rows into per-customer summaries';
 COMMENT ON COLUMN lifecycle.refresh_runs.score_time IS 'Phase time: computing the score breaks';
@@ -43,6 +43,7 @@ COMMENT ON COLUMN lifecycle.refresh_runs.write_time IS 'Phase time: computing an
 COMMENT ON COLUMN lifecycle.refresh_runs.refresh_time IS 'Phase time: the whole REFRESH (the phases above, then updating the view''s rows)';
 COMMENT ON COLUMN lifecycle.refresh_runs.history_time IS 'Phase time: recording the counts, history and transitions';
 COMMENT ON COLUMN lifecycle.refresh_runs.btyd_unit_days IS 'Days in the BTYD unit the refresh computed with (1 or 7): the view reads it with as_of';
+COMMENT ON COLUMN lifecycle.refresh_runs.time_zone IS 'The zone whose days the refresh counted: the companion views read it';
 DROP TABLE lifecycle.stage_snapshots;
 DROP FUNCTION lifecycle._qualified_view_name(text, regclass);
 DROP FUNCTION lifecycle._record_refresh(bigint);
@@ -269,6 +270,10 @@ scored AS (
 ),
 segments AS (
   SELECT sm.* FROM settings s, lifecycle.segment_map(s.rule_set) sm
+),
+-- as the owner refreshing sees them: its own actions before the shipped ones
+actions AS (
+  SELECT am.* FROM settings s, lifecycle.action_map(s.rule_set) am
 )
 SELECT c.customer AS %3$I,
        c.stage::varchar AS stage,
@@ -284,15 +289,31 @@ SELECT c.customer AS %3$I,
        c.mean_interval_days,
        c.aov,
        c.btyd_frequency, c.btyd_recency, c.btyd_monetary_value,
-       c.p_alive, c.expected_purchases, c.expected_spend, c.clv
+       c.p_alive, c.expected_purchases, c.expected_spend, c.clv,
+       coalesce(sa.action, st.action)::varchar AS recommended_action
   FROM scored c
  CROSS JOIN settings s
   LEFT JOIN segments g ON g.r = c.r AND g.f = c.f AND g.m = c.m
+  LEFT JOIN actions sa ON sa.kind = 'segment' AND sa.name = g.segment
+  LEFT JOIN actions st ON st.kind = 'stage' AND st.name = c.stage::text
 $q$, settings.view_name, facts_columns, settings.customer_column, settings.orders::text,
     settings.customers::text);
 END $$;
 COMMENT ON FUNCTION lifecycle._segment_view_query(lifecycle.segment_views) IS
   'Internal: the query a segment view''s rows (<view>_data) materialize: the columns that do not move with the as-of day';
+
+-- The last successful refresh of a segment view (as_of, btyd_unit_days,
+-- time_zone), as SQL text for the view and its companions: whoever may read
+-- the view may read it (row security), unlike the view's settings.
+CREATE FUNCTION lifecycle._last_run_sql(view_name text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+BEGIN ATOMIC
+  SELECT pg_catalog.format('(SELECT r.as_of, r.btyd_unit_days, r.time_zone FROM lifecycle.refresh_runs r
+         WHERE r.view_name = %L AND r.outcome = ''succeeded''
+         ORDER BY r.run_id DESC LIMIT 1)', view_name);
+END;
+COMMENT ON FUNCTION lifecycle._last_run_sql(text) IS
+  'Internal: SQL text of the last successful refresh of a segment view (as_of, btyd_unit_days, time_zone)';
 
 -- The segment view itself, what BI tools read: its rows (<view>_data) with
 -- the as-of day of the last successful refresh and the columns that follow
@@ -310,12 +331,10 @@ SELECT d.%2$I, a.as_of, d.stage, d.segment, d.r_score, d.f_score, d.m_score,
        a.as_of - d.first_purchase AS tenure_days,
        d.mean_interval_days, d.aov, d.btyd_frequency, d.btyd_recency,
        (a.as_of - d.first_purchase)::double precision / a.btyd_unit_days AS btyd_t,
-       d.btyd_monetary_value, d.p_alive, d.expected_purchases, d.expected_spend, d.clv
-  FROM %3$s d,
-       (SELECT r.as_of, r.btyd_unit_days FROM lifecycle.refresh_runs r
-         WHERE r.view_name = %1$L AND r.outcome = 'succeeded'
-         ORDER BY r.run_id DESC LIMIT 1) a$q$,
-    settings.view_name, settings.customer_column, lifecycle._data_name(settings.view_name));
+       d.btyd_monetary_value, d.p_alive, d.expected_purchases, d.expected_spend, d.clv,
+       d.recommended_action
+  FROM %3$s d, %1$s a$q$,
+    lifecycle._last_run_sql(settings.view_name), settings.customer_column, lifecycle._data_name(settings.view_name));
 END;
 COMMENT ON FUNCTION lifecycle._segment_view_select(lifecycle.segment_views) IS
   'Internal: the query of a segment view over its rows and the as-of day of its last successful refresh';
@@ -354,6 +373,17 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION lifecycle._comment_columns(text, text[], text[]) IS
   'Internal: comment the columns of a view, for BI tools';
+
+CREATE OR REPLACE FUNCTION lifecycle._companion_names(view_name text) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+BEGIN ATOMIC
+  SELECT ARRAY(SELECT pg_catalog.format('%I.%I', p[1], p[2] OPERATOR(pg_catalog.||) suffix)
+                 FROM (SELECT pg_catalog.parse_ident(view_name) AS p) q,
+                      unnest(ARRAY['_stage_summary', '_segment_summary', '_retention_monthly', '_transitions',
+                                   '_buyers_monthly', '_cohorts']) suffix);
+END;
+COMMENT ON FUNCTION lifecycle._companion_names(text) IS
+  'Internal: the names of a segment view''s companion views, in creation order';
 
 CREATE OR REPLACE FUNCTION lifecycle._create_companions(settings lifecycle.segment_views) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
@@ -403,8 +433,8 @@ BEGIN
     CREATE VIEW %3$s AS
     WITH per_customer AS (
       SELECT $v$ || month_expr || $v$ AS month, $v$ || agg_call || $v$ AS summary
-        FROM %5$s o, lifecycle.segment_views s
-       WHERE s.view_name = %6$L AND o.%1$I IS NOT NULL AND o.%2$I IS NOT NULL
+        FROM %5$s o, $v$ || lifecycle._last_run_sql(settings.view_name) || $v$ s
+       WHERE o.%1$I IS NOT NULL AND o.%2$I IS NOT NULL
        GROUP BY 1, o.%1$I),
     totals AS (
       SELECT month,
@@ -446,6 +476,33 @@ BEGIN
     ARRAY['Stage at the previous refresh; new to the view: a customer the previous refresh did not have',
           'Stage at the last refresh; gone from the view: a customer it no longer has',
           'Customers who moved so', 'The day the last refresh computed']);
+
+  -- New and returning buyers per calendar month of the orders, and cohorts
+  -- of the 24 months up to the view's as-of day, at query time in the zone
+  -- of the last refresh (docs/cohorts.md)
+  EXECUTE format($v$
+    CREATE VIEW %1$s AS
+    SELECT b.* FROM %2$s s,
+           lifecycle.buyer_mix_monthly(%3$L::regclass, %4$L, %5$L, %6$L, time_zone => s.time_zone) b$v$,
+    names[5], lifecycle._last_run_sql(settings.view_name), settings.orders::text, settings.customer_column,
+    settings.time_column, settings.amount_column);
+  EXECUTE format('COMMENT ON VIEW %s IS %L', names[5],
+                 'New and returning buyers per calendar month, as lifecycle.buyer_mix, computed from the orders at query time');
+  EXECUTE format($v$
+    CREATE VIEW %1$s AS
+    SELECT c.* FROM %2$s s,
+           lifecycle.cohort_retention(%3$L::regclass, %4$L, %5$L, %6$L,
+                                      (s.as_of - interval '23 months')::date, s.as_of, s.time_zone) c$v$,
+    names[6], lifecycle._last_run_sql(settings.view_name), settings.orders::text, settings.customer_column,
+    settings.time_column, settings.amount_column);
+  EXECUTE format('COMMENT ON VIEW %s IS %L', names[6],
+                 'Cohort retention (first-purchase month x months since) of the 24 months up to the view''s as-of day, as lifecycle.cohort_retention, computed from the orders at query time');
+  -- the metrics' own column comments (types lifecycle.buyer_mix and lifecycle.cohort_cell)
+  PERFORM lifecycle._comment_columns(names[i], array_agg(a.attname::text ORDER BY a.attnum),
+                                     array_agg(col_description(a.attrelid, a.attnum) ORDER BY a.attnum))
+     FROM (VALUES (5, 'lifecycle.buyer_mix'::regclass), (6, 'lifecycle.cohort_cell'::regclass)) t(i, type)
+     JOIN pg_attribute a ON a.attrelid = t.type AND a.attnum > 0 AND NOT a.attisdropped
+    GROUP BY t.i;
 END $$;
 COMMENT ON FUNCTION lifecycle._create_companions(lifecycle.segment_views) IS
   'Internal: create the BI companion views of a segment view';
@@ -515,7 +572,7 @@ BEGIN
          rows_read = facts.rows_read, read_time = facts.read_time, score_time = facts.score_time,
          fit_time = facts.fit_time, write_time = facts.write_time,
          refresh_time = _record_refresh.refresh_time, history_time = clock_timestamp() - started,
-         btyd_unit_days = facts.btyd_unit_days
+         btyd_unit_days = facts.btyd_unit_days, time_zone = v.time_zone
    WHERE u.run_id = run;
 END $$;
 COMMENT ON FUNCTION lifecycle._record_refresh(bigint, regclass, interval) IS
@@ -538,7 +595,8 @@ BEGIN
            UNION ALL
            SELECT * FROM (VALUES
              ('as_of', 'The day the view was computed for (fixed at refresh)'),
-             ('segment', 'Named RFM segment from the view''s rule set; Others if no rule matches; NULL without a purchase')) v
+             ('segment', 'Named RFM segment from the view''s rule set; Others if no rule matches; NULL without a purchase'),
+             ('recommended_action', 'What to do about the customer: their segment''s action if one is set, else their stage''s (lifecycle.recommended_actions; the view owner''s own before the shipped ones)')) v
            UNION ALL
            SELECT f.name, f.comment FROM lifecycle._facts_columns() f WHERE f.name NOT IN ('customer', 'frequency')
   LOOP
