@@ -89,8 +89,14 @@ enum
 	F_EXPECTED_PURCHASES,
 	F_EXPECTED_SPEND,
 	F_CLV,
+	F_STAGE_SINCE,
+	F_STAGE_REASON,
+	F_EXPECTED_NEXT_ORDER,
 	F_NATTS
 };
+
+/* The columns of views made under 1.0: up to clv. */
+#define F_LEGACY_NATTS	F_STAGE_SINCE
 
 /*
  * The result columns: name, SQL type and comment, in the order of the enum
@@ -133,18 +139,22 @@ static const FactColumn fact_columns[F_NATTS] = {
 	{"expected_purchases", FLOAT8OID, "Expected purchase days in the next prediction_days days (BG/NBD)"},
 	{"expected_spend", FLOAT8OID, "Expected value of a future purchase day (Gamma-Gamma)"},
 	{"clv", FLOAT8OID, "Customer lifetime value: expected spend over clv_periods periods of clv_period_days days, discounted by clv_discount_rate a period"},
+	{"stage_since", DATEOID, "First day of the customer's current run in this stage, from their orders (NULL without a purchase)"},
+	{"stage_reason", TEXTOID, "Why the customer has this stage: the rule that fired, with its thresholds"},
+	{"expected_next_order", DATEOID, "The day one purchase is due at the customer's expected purchase rate (BG/NBD), while P(alive) is at least 0.5; NULL otherwise or with models off"},
 };
 
 /* Check the column definition list against what the rows will hold, by name and type. */
 static void
 check_result_desc(TupleDesc desc, Oid key_type)
 {
-	if (desc->natts != F_NATTS)
+	/* views made under 1.0 ask for the columns up to clv */
+	if (desc->natts != F_NATTS && desc->natts != F_LEGACY_NATTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("column definition list has %d columns, the customer facts have %d", desc->natts, F_NATTS),
 				 errhint("lifecycle._customer_facts is internal to segment views; lifecycle._facts_columns() lists its columns.")));
-	for (int i = 0; i < F_NATTS; i++)
+	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute attr = TupleDescAttr(desc, i);
 		bool		ok;
@@ -489,6 +499,24 @@ fit_models(const Customer *customers, int64 n, FactsOutput *out, MemoryContext r
 }
 
 /*
+ * The day one purchase is due at a customer's expected purchase rate, while
+ * they are more likely alive than not: as_of + 1 / E[lambda], with the
+ * BG/NBD posterior mean rate E[lambda] = (r + x) / (alpha + T) per time
+ * unit.  NULL below P(alive) 0.5, and beyond ten years.
+ */
+static void
+next_order(const FactsOutput *out, const double *btyd, double p_alive, Datum *values, bool *nulls)
+{
+	const double *params = out->purchases.params;	/* r, alpha, a, b */
+	double		days = out->unit_days * (params[1] + btyd[2]) / (params[0] + btyd[0]);
+
+	if (!(p_alive >= 0.5 && isfinite(days) && days <= 3650))
+		return;
+	values[F_EXPECTED_NEXT_ORDER] = DateADTGetDatum(out->as_of + (DateADT) rint(days));
+	nulls[F_EXPECTED_NEXT_ORDER] = false;
+}
+
+/*
  * A customer's model columns, where the models give them, from the BTYD
  * columns already in the row.
  */
@@ -508,6 +536,7 @@ predict(const FactsOutput *out, Datum *values, bool *nulls)
 			Float8GetDatum(bgnbd_expected_purchases(out->purchases.params, BG_SHIFT, btyd[0], btyd[1],
 													btyd[2], out->horizon));
 		nulls[F_P_ALIVE] = nulls[F_EXPECTED_PURCHASES] = false;
+		next_order(out, btyd, DatumGetFloat8(values[F_P_ALIVE]), values, nulls);
 	}
 	if (out->spend_usable && spend_known)
 	{
@@ -522,6 +551,13 @@ predict(const FactsOutput *out, Datum *values, bool *nulls)
 											  out->clv_period_length, out->clv_discount_rate));
 		nulls[F_CLV] = false;
 	}
+}
+
+/* The purchase day before a day, for stage_since: arg is the customer's state. */
+static bool
+state_day_before(void *arg, DateADT day, DateADT *before)
+{
+	return rfm_state_day_before((RfmAggState *) arg, day, before);
 }
 
 /* A customer's result row, in the current memory context; returns its stage. */
@@ -540,11 +576,16 @@ fact_row(const Customer *customer, const FactsOutput *out, Datum *values, bool *
 	if (customer->state == NULL || !rfm_state_facts(customer->state, &facts))
 	{
 		values[F_STAGE] = out->stages[STAGE_PROSPECT];
+		values[F_STAGE_REASON] = CStringGetTextDatum("no purchase yet");
+		nulls[F_STAGE_REASON] = false;
 		return STAGE_PROSPECT;
 	}
 	rfm_check_days_as_of(&facts.days, out->as_of);
 	stage = stage_of(&out->policy, &facts.days, out->as_of);
 	values[F_STAGE] = out->stages[stage];
+	values[F_STAGE_REASON] = CStringGetTextDatum(stage == STAGE_PROSPECT ? "no purchase yet" :
+												 stage_reason(&out->policy, &facts.days, out->as_of, stage));
+	nulls[F_STAGE_REASON] = false;
 	values[F_ORDERS] = Int64GetDatum(facts.days.orders);
 	values[F_PURCHASE_DAYS] = Int32GetDatum(facts.days.purchase_days);
 	values[F_MONETARY] = NumericGetDatum(facts.monetary);
@@ -560,6 +601,9 @@ fact_row(const Customer *customer, const FactsOutput *out, Datum *values, bool *
 	values[F_AOV] = NumericGetDatum(numeric);
 	if (facts.days.purchase_days == 0)
 		return stage;
+	values[F_STAGE_SINCE] = DateADTGetDatum(stage_since(&out->policy, &facts.days, out->as_of,
+														state_day_before, customer->state));
+	nulls[F_STAGE_SINCE] = false;
 	values[F_FIRST_PURCHASE] = DateADTGetDatum(facts.days.first_purchase);
 	values[F_LAST_PURCHASE] = DateADTGetDatum(facts.days.last_purchase);
 	nulls[F_FIRST_PURCHASE] = nulls[F_LAST_PURCHASE] = false;

@@ -10,6 +10,7 @@
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
@@ -115,6 +116,110 @@ stage_of(const StagePolicy *policy, const RfmDays *days, DateADT as_of)
 	if (policy->cadence && overdue(policy, days, recency))
 		return STAGE_AT_RISK;
 	return STAGE_ACTIVE;
+}
+
+/*
+ * Within the days after the last purchase (the history fixed), stages only
+ * move forward along this order: the stage of the history itself (new,
+ * active or reactivated), then at risk, dormant, churned.
+ */
+static int
+stage_rank(Stage stage)
+{
+	switch (stage)
+	{
+		case STAGE_AT_RISK:
+			return 1;
+		case STAGE_DORMANT:
+			return 2;
+		case STAGE_CHURNED:
+			return 3;
+		default:
+			return 0;
+	}
+}
+
+/*
+ * The first day of the run of days up to as_of on which the customer had
+ * the stage it has at as_of.  A stage is a function of the orders up to a
+ * day, so the run is found from the purchase days alone: within the days
+ * after a purchase day the stage only moves forward (stage_rank), so its
+ * start there is found by bisection; a run that reaches back to the
+ * purchase day continues if the day before had the same stage, with the
+ * history before that purchase day (day_before gives the purchase day
+ * before a day).  The days must have a purchase day.
+ */
+DateADT
+stage_since(const StagePolicy *policy, const RfmDays *days, DateADT as_of,
+			bool (*day_before) (void *arg, DateADT day, DateADT *before), void *arg)
+{
+	RfmDays		history = *days;
+	Stage		stage = stage_of(policy, days, as_of);
+	DateADT		end = as_of;
+
+	for (;;)
+	{
+		DateADT		lo = history.last_purchase,
+					hi = end;
+
+		CHECK_FOR_INTERRUPTS();
+		/* the first day in [last purchase, end] with the stage's rank */
+		while (lo < hi)
+		{
+			DateADT		mid = lo + (hi - lo) / 2;
+
+			if (stage_rank(stage_of(policy, &history, mid)) >= stage_rank(stage))
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		if (lo > history.last_purchase || history.purchase_days == 1)
+			return lo;
+		/* the run reaches the purchase day: did the day before have the stage? */
+		end = history.last_purchase - 1;
+		history.purchase_days--;
+		history.last_purchase = history.previous_purchase;
+		if (history.purchase_days < 2 || !day_before(arg, history.last_purchase, &history.previous_purchase))
+			history.previous_purchase = 0;
+		if (stage_of(policy, &history, end) != stage)
+			return end + 1;
+	}
+}
+
+/*
+ * Why a customer with a purchase day has its stage at as_of, in words: the
+ * rule that fired with its thresholds, as a format() template whose one %s
+ * is the days since the last order (filled in at query time, so that the
+ * text stays the same from day to day while the stage does).
+ */
+char *
+stage_reason(const StagePolicy *policy, const RfmDays *days, DateADT as_of, Stage stage)
+{
+	int64		recency = (int64) as_of - days->last_purchase;
+	double		interval = days->purchase_days >= 2 ?
+		(double) (days->last_purchase - days->first_purchase) / (days->purchase_days - 1) : 0;
+
+	switch (stage)
+	{
+		case STAGE_CHURNED:
+			return psprintf("no order for %%s days, more than %d", policy->churn_days);
+		case STAGE_DORMANT:
+			return psprintf("no order for %%s days, more than %d", policy->dormant_days);
+		case STAGE_AT_RISK:
+			if (recency > policy->active_days)
+				return psprintf("no order for %%s days, more than %d", policy->active_days);
+			return psprintf("no order for %%s days, more than %g x their usual %.1f days (and %d)",
+							policy->cadence_factor, interval, policy->cadence_min_days);
+		case STAGE_REACTIVATED:
+			return psprintf("bought again %%s days ago after %d days without an order, more than %d",
+							(int) (days->last_purchase - days->previous_purchase), policy->churn_days);
+		case STAGE_NEW:
+			return pstrdup("one purchase day, %s days ago");
+		case STAGE_ACTIVE:
+			return psprintf("last order %%s days ago; they buy every %.1f days", interval);
+		default:
+			return pstrdup("no purchase yet");
+	}
 }
 
 /* The values of an enum with the stage labels (lifecycle.stage), in Stage order. */

@@ -398,6 +398,13 @@ rfm_state_days(RfmAggState *state, RfmDays *days)
 	return true;
 }
 
+/* The purchase day before a day, if the state has one. */
+bool
+rfm_state_day_before(RfmAggState *state, DateADT day, DateADT *before)
+{
+	return dayset_previous(state_days(state), day, before);
+}
+
 /* The net monetary value of a state's orders: gross - refunded. */
 Numeric
 rfm_state_monetary(RfmAggState *state)

@@ -61,6 +61,7 @@ extern RfmAggState *rfm_state_create(MemoryContext mcxt);
 extern RfmAggState *rfm_state_add(RfmAggState *state, DateADT day, const Amount *amount,
 								  MemoryContext mcxt);
 extern bool rfm_state_days(RfmAggState *state, RfmDays *days);
+extern bool rfm_state_day_before(RfmAggState *state, DateADT day, DateADT *before);
 extern Numeric rfm_state_monetary(RfmAggState *state);
 extern bool rfm_state_facts(RfmAggState *state, RfmFacts *facts);
 

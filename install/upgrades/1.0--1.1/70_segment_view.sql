@@ -290,7 +290,8 @@ SELECT c.customer AS %3$I,
        c.aov,
        c.btyd_frequency, c.btyd_recency, c.btyd_monetary_value,
        c.p_alive, c.expected_purchases, c.expected_spend, c.clv,
-       coalesce(sa.action, st.action)::varchar AS recommended_action
+       coalesce(sa.action, st.action)::varchar AS recommended_action,
+       c.stage_since, c.stage_reason::varchar AS stage_reason, c.expected_next_order
   FROM scored c
  CROSS JOIN settings s
   LEFT JOIN segments g ON g.r = c.r AND g.f = c.f AND g.m = c.m
@@ -324,15 +325,19 @@ CREATE FUNCTION lifecycle._segment_view_select(settings lifecycle.segment_views)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
   SELECT pg_catalog.format($q$
-SELECT d.%2$I, a.as_of, d.stage, d.segment, d.r_score, d.f_score, d.m_score,
+SELECT d.%2$I, a.as_of, d.stage, d.stage_since, a.as_of - d.stage_since AS days_in_stage,
+       pg_catalog.format(d.stage_reason, a.as_of - d.last_purchase)::varchar AS stage_reason,
+       d.segment, d.recommended_action, d.r_score, d.f_score, d.m_score,
        d.first_purchase, d.last_purchase, d.previous_purchase, d.orders, d.purchase_days,
        d.monetary, d.gross, d.refunds, d.refunded,
        a.as_of - d.last_purchase AS days_since_last_order,
        a.as_of - d.first_purchase AS tenure_days,
        d.mean_interval_days, d.aov, d.btyd_frequency, d.btyd_recency,
        (a.as_of - d.first_purchase)::double precision / a.btyd_unit_days AS btyd_t,
-       d.btyd_monetary_value, d.p_alive, d.expected_purchases, d.expected_spend, d.clv,
-       d.recommended_action
+       d.btyd_monetary_value, d.p_alive,
+       (CASE WHEN d.p_alive >= 0.8 THEN 'low' WHEN d.p_alive >= 0.5 THEN 'medium'
+             WHEN d.p_alive IS NOT NULL THEN 'high' END)::varchar AS churn_risk,
+       d.expected_purchases, d.expected_next_order, d.expected_spend, d.clv
   FROM %3$s d, %1$s a$q$,
     lifecycle._last_run_sql(settings.view_name), settings.customer_column, lifecycle._data_name(settings.view_name));
 END;
@@ -596,12 +601,14 @@ BEGIN
            SELECT * FROM (VALUES
              ('as_of', 'The day the view was computed for (fixed at refresh)'),
              ('segment', 'Named RFM segment from the view''s rule set; Others if no rule matches; NULL without a purchase'),
-             ('recommended_action', 'What to do about the customer: their segment''s action if one is set, else their stage''s (lifecycle.recommended_actions; the view owner''s own before the shipped ones)')) v
+             ('recommended_action', 'What to do about the customer: their segment''s action if one is set, else their stage''s (lifecycle.recommended_actions; the view owner''s own before the shipped ones)'),
+             ('days_in_stage', 'Days from stage_since to as_of'),
+             ('churn_risk', 'Churn risk from P(alive): low (0.8 or more), medium (0.5 to 0.8), high (below 0.5); NULL unless the view''s models are on')) v
            UNION ALL
            SELECT f.name, f.comment FROM lifecycle._facts_columns() f WHERE f.name NOT IN ('customer', 'frequency')
   LOOP
     EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', settings.view_name, c.col, c.text);
-    IF c.col NOT IN ('as_of', 'days_since_last_order', 'tenure_days', 'btyd_t') THEN
+    IF c.col NOT IN ('as_of', 'days_since_last_order', 'tenure_days', 'btyd_t', 'days_in_stage', 'churn_risk') THEN
       EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', data, c.col, c.text);
     END IF;
   END LOOP;
