@@ -12,3 +12,11 @@ SELECT citus_check.describe('where: rfm_agg GROUP BY customer_id, distributed', 
        citus_check.tap(p.coordinator = 'Custom Scan' AND p.worker LIKE '%Aggregate%',
                        'rfm_agg GROUP BY customer_id runs whole on the workers (the coordinator plan is the Citus scan alone)')
   FROM citus_check.placement('SELECT customer_id, lifecycle.rfm_agg(ordered_at, amount) FROM dist.orders GROUP BY customer_id') p;
+
+-- The same per-customer rows as plain columns: Citus ships a composite
+-- column (lifecycle.rfm) in text, plain columns in binary.
+SELECT citus_check.describe('where: rfm_agg GROUP BY customer_id as plain columns ((s).*), distributed', p)
+  FROM citus_check.placement('SELECT customer_id, (lifecycle.rfm_agg(ordered_at, amount)).* FROM dist.orders GROUP BY customer_id') p;
+-- and the order rows themselves, as a query that reads them all ships them
+SELECT citus_check.describe('where: the order rows (customer_id, ordered_at, amount), distributed', p)
+  FROM citus_check.placement('SELECT customer_id, ordered_at, amount FROM dist.orders') p;
