@@ -61,8 +61,9 @@ SELECT format('refresh of the distributed segment view: %s rows, %s received by 
 
 -- What Citus made of the view's objects on the workers.
 SELECT 'on the workers: segments view ' || citus_check.on_workers($$SELECT coalesce(to_regclass('dist.segments')::text, 'absent')$$)
-       || '; companions ' || citus_check.on_workers($$SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c
-                                                       WHERE c.relname LIKE 'segments\_%' AND c.relnamespace = 'dist'::regnamespace$$)
+       || '; companions ' || citus_check.on_workers($$SELECT string_agg(c.oid::regclass::text, ',' ORDER BY c.oid::regclass::text)
+                                                       FROM pg_class c WHERE c.relname LIKE 'segments\_%'
+                                                        AND c.relnamespace IN ('dist'::regnamespace, 'loc'::regnamespace)$$)
        || '; segment_views rows ' || citus_check.on_workers('SELECT count(*) FROM lifecycle.segment_views');
 SELECT 'companion _transitions on the workers reads: '
        || citus_check.on_workers('SELECT count(*) || '' rows'' FROM dist.segments_transitions');

@@ -39,3 +39,29 @@ SELECT 'removed the copies: ' || citus_check.on_workers($$DELETE FROM lifecycle.
 -- The rule table as a Citus reference table?
 SELECT 'create_reference_table(''lifecycle.segment_rules''): '
        || coalesce(citus_check.error_of($$SELECT create_reference_table('lifecycle.segment_rules')$$), 'succeeded');
+
+-- An experiment, not a supported setup (it alters a table of the extension):
+-- lifecycle.segment_rules as a Citus reference table, to see what a
+-- redesign along those lines meets.
+SET citus.enable_unsafe_triggers = on;
+SELECT 'create_reference_table with citus.enable_unsafe_triggers = on: '
+       || coalesce(citus_check.error_of($$SELECT create_reference_table('lifecycle.segment_rules')$$), 'succeeded');
+ALTER TABLE lifecycle.segment_rules DISABLE TRIGGER segment_rules_guard;
+SELECT 'the same with the guard trigger disabled: '
+       || coalesce(citus_check.error_of($$SELECT create_reference_table('lifecycle.segment_rules')$$), 'succeeded');
+SELECT citus_check.error_of($$SELECT truncate_local_data_after_distributing_table('lifecycle.segment_rules')$$) AS truncate_error \gset
+ALTER TABLE lifecycle.segment_rules ENABLE TRIGGER segment_rules_guard;
+RESET citus.enable_unsafe_triggers;
+SELECT 'rows of "mine" on the workers, segment_rules a reference table: '
+       || citus_check.on_workers($$SELECT count(*) FROM lifecycle.segment_rules WHERE rule_set = 'mine'$$);
+SELECT 'segment() in a per-customer query, segment_rules a reference table: '
+       || coalesce(citus_check.error_of($$SELECT customer_id, lifecycle.segment(3, 3, 3, 'mine') FROM dist.orders GROUP BY customer_id$$),
+                   'no error');
+SET citus.propagate_set_commands = 'local';
+BEGIN;
+SET LOCAL citus.allow_nested_distributed_execution = on;
+SELECT citus_check.same('segment() in a per-customer query, segment_rules a reference table, citus.allow_nested_distributed_execution on',
+  $$SELECT customer_id, lifecycle.segment((customer_id % 5)::int + 1, (count(*) % 5)::int + 1, 3, 'mine')
+      FROM {orders} GROUP BY customer_id$$);
+COMMIT;
+RESET citus.propagate_set_commands;
