@@ -95,8 +95,9 @@ END $$;
 
 -- Where the work of a query happens, from its EXPLAIN (ANALYZE, VERBOSE,
 -- FORMAT JSON): the distributed scans' tasks, the rows they returned to the
--- coordinator and Citus's "Tuple data received from nodes", the plan nodes
--- that run on the coordinator, and the top of the first task's remote plan.
+-- coordinator and Citus's "Tuple data received from nodes" (which Citus
+-- prints rounded, by pg_size_pretty), the plan nodes that run on the
+-- coordinator, and the top of the first task's remote plan.
 CREATE TYPE citus_check.placement AS (
   tasks integer,
   rows_received bigint,
@@ -220,8 +221,7 @@ END $$;
 CREATE FUNCTION citus_check.describe(what text, p citus_check.placement) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
   SELECT format('%s: %s tasks; %s rows, %s received by the coordinator; coordinator plan: %s; worker plan: %s; %s ms',
-                what, p.tasks, p.rows_received,
-                coalesce(pg_size_pretty(p.bytes_received) || ' (' || p.bytes_received || ' bytes)', 'bytes unknown'),
+                what, p.tasks, p.rows_received, coalesce(pg_size_pretty(p.bytes_received), 'bytes unknown'),
                 p.coordinator, coalesce(p.worker, '-'), coalesce(round(p.ms::numeric)::text, '-'))
 $$;
 

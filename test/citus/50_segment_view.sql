@@ -45,9 +45,9 @@ CREATE TEMP TABLE refresh_plans AS
   SELECT substring(p FROM 'Query Text: ([^\n]*)') AS query, citus_check.placement_of_text(p) AS placement
     FROM citus_check.logged_plans(:'coordinator_log', :log_start) p
    WHERE p ~ 'Citus Adaptive';
-SELECT format('where: refresh of the distributed segment view, statement %s: %s tasks; %s rows, %s (%s bytes) received by the coordinator; %s ms [%s]',
+SELECT format('where: refresh of the distributed segment view, statement %s: %s tasks; %s rows, %s received by the coordinator; %s ms [%s]',
               row_number() OVER (), (placement).tasks, (placement).rows_received,
-              pg_size_pretty((placement).bytes_received), (placement).bytes_received, round((placement).ms::numeric),
+              pg_size_pretty((placement).bytes_received), round((placement).ms::numeric),
               left(regexp_replace(query, '\s+', ' ', 'g'), 200))
   FROM refresh_plans;
 SELECT format('refresh of the distributed segment view: %s rows, %s received by the coordinator in %s distributed statements (%s orders, %s customers)',
