@@ -5,7 +5,12 @@
 \set QUIET on
 SET client_min_messages = warning;
 
-SELECT coalesce(nullif(:'as_of', ''), lifecycle.local_day(now(), :'zone')::text)::date AS as_of_day \gset
+-- as of the given day, else the day of the last order (in the zone): on historical data "today"
+-- would make every customer churned
+SELECT coalesce(nullif(:'as_of', ''),
+                (SELECT CASE WHEN pg_typeof(m) = 'timestamp with time zone'::regtype
+                             THEN lifecycle.local_day(m::text::timestamptz, :'zone') ELSE m::text::date END
+                   FROM (SELECT max(:"time") AS m FROM :orders) last_order)::text)::date AS as_of_day \gset
 SELECT (:'as_of_day'::date - 90) AS earlier_day \gset
 
 -- Build the view as of 90 days earlier, then move it to the as-of day: the
@@ -45,8 +50,7 @@ SELECT month, customers, orders, revenue, repeat_customers,
   FROM :retention_monthly WHERE month <= :'as_of_day' ORDER BY month DESC LIMIT 6;
 
 \echo '== Stage transitions over the last 90 days (customers moving from one stage to another)'
-SELECT coalesce(from_stage::text, '(not yet a customer)') AS from_stage, to_stage, customers
-  FROM :transitions WHERE from_stage IS DISTINCT FROM to_stage ORDER BY customers DESC LIMIT 12;
+SELECT from_stage, to_stage, customers FROM :transitions LIMIT 12;
 
 \echo '== Purchase models fitted at the last refresh (time unit: days)'
 SELECT 'BG/NBD' AS model, round((purchases).r::numeric, 4) AS r, round((purchases).alpha::numeric, 3) AS alpha,
@@ -59,10 +63,21 @@ SELECT 'Gamma-Gamma' AS model, round((spend).p::numeric, 3) AS p, round((spend).
   FROM lifecycle.model_history
  WHERE run_id = (SELECT max(run_id) FROM lifecycle.refresh_runs WHERE view_name = :'settings_key');
 
+-- the fits in words: the mean purchase rate of an active customer is r / alpha a day, the
+-- mean chance to drop out after a purchase a / (a + b), the mean spend of a purchase day
+-- p gamma / (q - 1)
+SELECT format('In words: while active, a customer buys about every %s days; after each purchase about %s %% drop out; a purchase day is worth %s on average.',
+              round(((purchases).alpha / (purchases).r)::numeric, 1),
+              round((100 * (purchases).a / ((purchases).a + (purchases).b))::numeric, 1),
+              round(((spend).p * (spend).gamma / ((spend).q - 1))::numeric, 2)) AS models_in_words
+  FROM lifecycle.model_history
+ WHERE run_id = (SELECT max(run_id) FROM lifecycle.refresh_runs WHERE view_name = :'settings_key')
+   AND (purchases).converged AND (spend).converged AND (spend).q > 1;
+
 \echo '== Ten customers most worth a win-back campaign (at risk or dormant, highest lifetime value)'
 \echo '   clv: expected spend over the next 4 quarters of 91 days, discounted 2.5 % a quarter'
 SELECT :"customer" AS customer, stage, segment, days_since_last_order, orders, monetary,
-       round(p_alive::numeric, 3) AS p_alive, round(expected_purchases::numeric, 2) AS purchases_next_90_days,
-       round(clv::numeric, 2) AS clv
+       round(p_alive::numeric, 3) AS p_alive, churn_risk, round(expected_purchases::numeric, 2) AS purchases_next_90_days,
+       round(clv::numeric, 2) AS clv, recommended_action
   FROM :segment_view WHERE stage IN ('at_risk', 'dormant')
  ORDER BY clv DESC NULLS LAST, monetary DESC LIMIT 10;
