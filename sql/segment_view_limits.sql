@@ -25,6 +25,12 @@ UPDATE lifecycle.segment_views SET as_of = '2024-06-02' WHERE view_name = 'limit
 CALL lifecycle.refresh_segment_view('zoned_cet');
 SELECT customer, last_purchase, orders FROM zoned_cet;
 SELECT month, orders FROM zoned_cet_retention_monthly ORDER BY month;
+-- Filters bound as BI tools bind them, typed varchar or text (JDBC's
+-- setString, node-postgres): stage and segment are varchar.
+PREPARE by_varchar(varchar, varchar) AS SELECT count(*) FROM zoned_cet WHERE stage = $1 AND segment <> $2;
+EXECUTE by_varchar('active', 'Lost');
+PREPARE by_text(text, text) AS SELECT count(*) FROM zoned_cet WHERE stage IN ($1, $2);
+EXECUTE by_text('active', 'new');
 -- The companions BI tools read: moves only, plain types, every column commented.
 SELECT * FROM zoned_cet_transitions;
 SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type
