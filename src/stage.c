@@ -163,7 +163,9 @@ stage_since(const StagePolicy *policy, const RfmDays *days, DateADT as_of,
 					hi = end;
 
 		CHECK_FOR_INTERRUPTS();
-		/* the first day in [last purchase, end] with the stage's rank */
+		/* the first day in [last purchase, end] with the stage's rank (rank 0: all of them) */
+		if (stage_rank(stage) == 0)
+			hi = lo;
 		while (lo < hi)
 		{
 			DateADT		mid = lo + (hi - lo) / 2;
