@@ -412,6 +412,8 @@ dayset_add_outside(DaySet *set, DateADT day)
 
 	if (n > 0 && day <= sparse[n - 1])
 	{
+		if (day == sparse[n - 1])
+			return true;		/* another order on the latest day */
 		pos = lower_bound(sparse, n, day);
 		if (sparse[pos] == day)
 			return true;
@@ -427,7 +429,8 @@ dayset_add_outside(DaySet *set, DateADT day)
 	{
 		if (set->room < used_slots(set) + 1)
 			return false;
-		memmove(sparse + pos + 1, sparse + pos, sizeof(DateADT) * (n - pos));
+		if (pos < n)
+			memmove(sparse + pos + 1, sparse + pos, sizeof(DateADT) * (n - pos));
 		sparse[pos] = day;
 		set->nsparse++;
 	}
