@@ -362,6 +362,27 @@ dayset_union(DaySet *into, const DaySet *from)
 		pfree(copy);
 }
 
+/* The room (slots) a copy of the set needs. */
+int32
+dayset_copy_room(const DaySet *set)
+{
+	return used_slots(set);
+}
+
+/*
+ * Make "into", which has dayset_copy_room(from) room, a copy of "from" in
+ * the same layout: the first partial set a combine sees for a customer.
+ */
+void
+dayset_copy(DaySet *into, const DaySet *from)
+{
+	int32		room = into->room;
+
+	Assert(used_slots(from) <= room);
+	memcpy(into, from, DAYSET_SIZE(used_slots(from)));
+	into->room = room;
+}
+
 /*
  * Widen the window by the word just before or after it that holds the
  * day, moving any sparse days in that word into the bitmap, and add the

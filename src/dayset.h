@@ -86,6 +86,8 @@ dayset_room_to_add(const DaySet *set)
 	return 2 * set->nwords + set->nsparse + 2;
 }
 
+extern int32 dayset_copy_room(const DaySet *set);
+extern void dayset_copy(DaySet *into, const DaySet *from);
 extern int32 dayset_union_room(const DaySet *into, const DaySet *from);
 extern void dayset_union(DaySet *into, const DaySet *from);
 extern int32 dayset_count(const DaySet *set);

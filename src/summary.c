@@ -307,8 +307,16 @@ state_merge(RfmAggState *into, RfmAggState *from, MemoryContext mcxt)
 			money_reset(&into->first_day_spend);
 		if (against_first <= 0)
 			money_add_sum(&into->first_day_spend, &from->first_day_spend, mcxt);
-		into = state_make_room(into, dayset_union_room(state_days(into), from_days));
-		dayset_union(state_days(into), from_days);
+		if (dayset_empty(state_days(into)))
+		{
+			into = state_make_room(into, dayset_copy_room(from_days));
+			dayset_copy(state_days(into), from_days);
+		}
+		else
+		{
+			into = state_make_room(into, dayset_union_room(state_days(into), from_days));
+			dayset_union(state_days(into), from_days);
+		}
 	}
 	into->orders = add_count(into->orders, from->orders);
 	into->refunds = add_count(into->refunds, from->refunds);
@@ -328,6 +336,7 @@ rfm_agg_combine(PG_FUNCTION_ARGS)
 {
 	MemoryContext mcxt = aggregate_context(fcinfo);
 	RfmAggState *into = PG_ARGISNULL(0) ? NULL : (RfmAggState *) PG_GETARG_POINTER(0);
+	RfmAggState *from;
 
 	if (PG_ARGISNULL(1))
 	{
@@ -335,9 +344,10 @@ rfm_agg_combine(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(into);
 	}
+	from = (RfmAggState *) PG_GETARG_POINTER(1);
 	if (into == NULL)
-		into = state_create(mcxt, 0);
-	PG_RETURN_POINTER(state_merge(into, (RfmAggState *) PG_GETARG_POINTER(1), mcxt));
+		into = state_create(mcxt, dayset_copy_room(state_days(from)));
+	PG_RETURN_POINTER(state_merge(into, from, mcxt));
 }
 
 PG_FUNCTION_INFO_V1(rfm_agg_serialize);
