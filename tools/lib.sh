@@ -7,11 +7,19 @@ PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
 PG_BIN=$(dirname "$PG_CONFIG")
 export PG_CONFIG
 
-# Install the Debian packages the build, the tests and the demo use, and
-# any given as arguments.
+# The Debian packages the build, the tests and the demo use, and those only
+# the whole suite (tools/test) needs besides: test/scripts/package.sh builds
+# the Debian package, test/scripts/odbc.sh reads a view through psqlODBC.
+# tools/pgversion installs both lists in its chroots.
+lc_packages() {
+	echo "postgresql-$1 postgresql-server-dev-$1 postgresql-$1-pgtap postgresql-$1-cron"
+	echo "libtap-parser-sourcehandler-pgtap-perl make gcc"
+}
+LC_SUITE_PACKAGES="build-essential debhelper postgresql-server-dev-all odbc-postgresql unixodbc python3-pyodbc"
+
+# Install the packages of lc_packages, and any given as arguments.
 lc_install_packages() {
-	local pkgs="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-pgtap
-		postgresql-$PG_MAJOR-cron libtap-parser-sourcehandler-pgtap-perl make gcc $*"
+	local pkgs="$(lc_packages "$PG_MAJOR") $*"
 	local missing=""
 	for p in $pkgs; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
