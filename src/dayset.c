@@ -28,7 +28,9 @@
  * array (usually at its end).  Adding a day never makes the cheapest layout
  * cheaper, so the set never costs more than twice its cheapest layout plus
  * 32 bytes, and the passes over the days are paid for by the days that
- * doubled the cost: a constant number of steps per day added.
+ * doubled the cost: a constant number of steps per day added.  Merging a
+ * partial set from a parallel worker adds its days the same way, one by
+ * one (into an empty set, it is copied as it is).
  *
  * The set is stored inline in its owner's allocation (the aggregate state),
  * which grows it when told: one allocation per customer, and no pointer to
@@ -60,9 +62,6 @@ valid_day(int64 day)
 {
 	return day >= DAYSET_MIN_DAY && day < DAYSET_END_DAY;
 }
-
-/* A set with no days, for choosing a set's layout anew (a union with it). */
-static const DaySet empty_set;
 
 /* The sorted days outside the window, after the words. */
 static inline DateADT *
@@ -162,14 +161,26 @@ typedef struct DayCursor
 	int32		next;			/* index of the next sparse day */
 } DayCursor;
 
+/* Start reading a set's days at the first that is not before the day. */
 static void
-cursor_start(DayCursor *cursor, const DaySet *set)
+cursor_start(DayCursor *cursor, const DaySet *set, DateADT day)
 {
+	int64		offset = (int64) day - set->base;
+
 	cursor->set = set;
 	cursor->sparse = sparse_days_const(set);
+	cursor->next = lower_bound(cursor->sparse, set->nsparse, day);
 	cursor->word = 0;
-	cursor->bits = set->nwords > 0 ? set->words[0] : 0;
-	cursor->next = 0;
+	cursor->bits = 0;
+	if (set->nwords == 0 || offset >= (int64) set->nwords * 64)
+		cursor->word = Max(set->nwords - 1, 0);
+	else if (offset <= 0)
+		cursor->bits = set->words[0];
+	else
+	{
+		cursor->word = (int32) (offset / 64);
+		cursor->bits = set->words[cursor->word] & ~((UINT64CONST(1) << (offset % 64)) - 1);
+	}
 }
 
 /* The cursor's next day, not taken yet; false at the end. */
@@ -203,22 +214,13 @@ cursor_take(DayCursor *cursor, DateADT day)
 		cursor->bits &= cursor->bits - 1;
 }
 
-/* The next day of the union of two sets, in order; false at the end. */
+/* The cursor's next day, taken; false at the end. */
 static inline bool
-union_next(DayCursor *a, DayCursor *b, DateADT *day)
+cursor_next(DayCursor *cursor, DateADT *day)
 {
-	DateADT		day_a = 0,
-				day_b = 0;
-	bool		has_a = cursor_peek(a, &day_a),
-				has_b = cursor_peek(b, &day_b);
-
-	if (!has_a && !has_b)
+	if (!cursor_peek(cursor, day))
 		return false;
-	*day = !has_b || (has_a && day_a <= day_b) ? day_a : day_b;
-	if (has_a && day_a == *day)
-		cursor_take(a, day_a);
-	if (has_b && day_b == *day)
-		cursor_take(b, day_b);
+	cursor_take(cursor, *day);
 	return true;
 }
 
@@ -231,7 +233,7 @@ typedef struct Layout
 } Layout;
 
 /*
- * The cheapest layout of the union of two sets.  With the days d_0 < ... <
+ * The cheapest layout of a set's days.  With the days d_0 < ... <
  * d_n-1 and w_k the word of d_k, a window from the word of d_i to the word
  * of d_j costs 8 (w_j - w_i + 1) + 4 (n - (j - i + 1)) bytes, which is
  * s_j - s_i + 4 n + 4 with s_k = 8 w_k - 4 k: the cheapest window pairs
@@ -241,10 +243,9 @@ typedef struct Layout
  * cheaper; so the days inside are exactly d_i .. d_j.)
  */
 static void
-plan_layout(const DaySet *a, const DaySet *b, Layout *layout)
+plan_layout(const DaySet *set, Layout *layout)
 {
-	DayCursor	cursor_a,
-				cursor_b;
+	DayCursor	cursor;
 	DateADT		day;
 	int64		n = 0,
 				best = 0,
@@ -256,9 +257,8 @@ plan_layout(const DaySet *a, const DaySet *b, Layout *layout)
 				hi_k = 0,
 				hi_word = 0;
 
-	cursor_start(&cursor_a, a);
-	cursor_start(&cursor_b, b);
-	while (union_next(&cursor_a, &cursor_b, &day))
+	cursor_start(&cursor, set, DATEVAL_NOBEGIN);
+	while (cursor_next(&cursor, &day))
 	{
 		int64		word = word_of(day);
 		int64		s = 8 * word - 4 * n;
@@ -295,14 +295,13 @@ plan_layout(const DaySet *a, const DaySet *b, Layout *layout)
 }
 
 /*
- * Write the union of two sets into "into" in the given layout; neither
- * may be "into" itself.  Keeps its room.
+ * Write the days of a set into "into" in the given layout; the set must not
+ * be "into" itself.  Keeps its room.
  */
 static void
-write_layout(DaySet *into, const Layout *layout, const DaySet *a, const DaySet *b)
+write_layout(DaySet *into, const Layout *layout, const DaySet *set)
 {
-	DayCursor	cursor_a,
-				cursor_b;
+	DayCursor	cursor;
 	DateADT		day;
 	DateADT    *sparse;
 	int64		n = 0;
@@ -313,9 +312,8 @@ write_layout(DaySet *into, const Layout *layout, const DaySet *a, const DaySet *
 	into->nsparse = 0;
 	memset(into->words, 0, sizeof(uint64) * layout->nwords);
 	sparse = sparse_days(into);
-	cursor_start(&cursor_a, a);
-	cursor_start(&cursor_b, b);
-	while (union_next(&cursor_a, &cursor_b, &day))
+	cursor_start(&cursor, set, DATEVAL_NOBEGIN);
+	while (cursor_next(&cursor, &day))
 	{
 		if (n++ == 0)
 			into->first = day;
@@ -331,35 +329,48 @@ write_layout(DaySet *into, const Layout *layout, const DaySet *a, const DaySet *
 }
 
 /*
- * The room (slots) "into" needs for the union of both sets, in the
- * cheapest layout: its owner makes it before dayset_union.
+ * Give the set its cheapest layout, which never takes more room than the
+ * one it has.
  */
-int32
-dayset_union_room(const DaySet *into, const DaySet *from)
-{
-	Layout		layout;
-
-	plan_layout(into, from, &layout);
-	return 2 * layout.nwords + layout.nsparse;
-}
-
-/*
- * Add every day of "from" to "into", which has dayset_union_room() room,
- * and give it the cheapest layout.
- */
-void
-dayset_union(DaySet *into, const DaySet *from)
+static void
+relayout(DaySet *set)
 {
 	uint64		buffer[128];
-	Size		used = DAYSET_SIZE(used_slots(into));
+	Size		used = DAYSET_SIZE(used_slots(set));
 	DaySet	   *copy = used <= sizeof(buffer) ? (DaySet *) buffer : palloc(used);
 	Layout		layout;
 
-	memcpy(copy, into, used);
-	plan_layout(copy, from, &layout);
-	write_layout(into, &layout, copy, from);
+	memcpy(copy, set, used);
+	plan_layout(copy, &layout);
+	write_layout(set, &layout, copy);
 	if ((void *) copy != (void *) buffer)
 		pfree(copy);
+}
+
+/*
+ * Add the days of "from" from *resume on (the first call passes from's
+ * first day) to "into", in order, each as dayset_add does; false when
+ * "into" needs more room first (dayset_room_to_add), with *resume the day
+ * to go on from.  Merging partial sets this way costs a step per day of
+ * "from", and keeps the bound of any set built by adding days.
+ */
+bool
+dayset_union(DaySet *into, const DaySet *from, DateADT *resume)
+{
+	DayCursor	cursor;
+	DateADT		day;
+
+	cursor_start(&cursor, from, *resume);
+	while (cursor_peek(&cursor, &day))
+	{
+		if (!dayset_add(into, day))
+		{
+			*resume = day;
+			return false;
+		}
+		cursor_take(&cursor, day);
+	}
+	return true;
 }
 
 /* The room (slots) a copy of the set needs. */
@@ -458,7 +469,7 @@ dayset_add_outside(DaySet *set, DateADT day)
 	if (was_empty || day < set->first)
 		set->first = day;
 	if (used_slots(set) > set->relayout_at)
-		dayset_union(set, &empty_set);	/* never needs more room */
+		relayout(set);
 	return true;
 }
 

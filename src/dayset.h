@@ -88,8 +88,7 @@ dayset_room_to_add(const DaySet *set)
 
 extern int32 dayset_copy_room(const DaySet *set);
 extern void dayset_copy(DaySet *into, const DaySet *from);
-extern int32 dayset_union_room(const DaySet *into, const DaySet *from);
-extern void dayset_union(DaySet *into, const DaySet *from);
+extern bool dayset_union(DaySet *into, const DaySet *from, DateADT *resume);
 extern int32 dayset_count(const DaySet *set);
 extern DateADT dayset_last(const DaySet *set);
 extern bool dayset_previous(const DaySet *set, DateADT day, DateADT *previous);

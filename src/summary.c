@@ -314,8 +314,10 @@ state_merge(RfmAggState *into, RfmAggState *from, MemoryContext mcxt)
 		}
 		else
 		{
-			into = state_make_room(into, dayset_union_room(state_days(into), from_days));
-			dayset_union(state_days(into), from_days);
+			DateADT		resume = dayset_first(from_days);
+
+			while (!dayset_union(state_days(into), from_days, &resume))
+				into = state_make_room(into, dayset_room_to_add(state_days(into)));
 		}
 	}
 	into->orders = add_count(into->orders, from->orders);

@@ -58,18 +58,22 @@ SELECT is((SELECT ROW((s).first_purchase, (s).last_purchase, (s).previous_purcha
 
 -- 2. Many shapes of day sets, in every input order, against the definition
 -- with built-in aggregates: random days over three years, every day, every
--- third day, one day in 64, a placeholder at each end beside dense days,
--- far-flung days beside dense ones, days in reverse order.
+-- third day, one day in 64, placeholders at each end beside dense days,
+-- days spread over 8,000 years beside dense ones, days in reverse order.
+-- (Only two customers have days at both ends of the calendar: a build with a
+-- bitmap over the span takes 268 MB for each, and must fail here, not take
+-- the machine's memory.)
 CREATE TABLE shapes AS
 SELECT c, i, CASE c % 7
          WHEN 0 THEN date '2023-01-01' + (hashint4(c * 1000 + i) & 1023)
          WHEN 1 THEN date '2023-01-01' + i
          WHEN 2 THEN date '2023-01-01' + i * 3
-         WHEN 3 THEN CASE i WHEN 0 THEN date '0001-01-01' WHEN 1 THEN date '5874897-12-31'
-                                    WHEN 2 THEN date '4713-11-24 BC'
-                                    ELSE date '2024-01-01' + (hashint4(c * 77 + i) & 255) END
+         WHEN 3 THEN CASE i WHEN 0 THEN date '0001-01-01'
+                            WHEN 1 THEN CASE WHEN c < 15 THEN date '5874897-12-31' ELSE date '9999-12-31' END
+                            WHEN 2 THEN CASE WHEN c < 15 THEN date '4713-11-24 BC' ELSE date '1900-01-01' END
+                            ELSE date '2024-01-01' + (hashint4(c * 77 + i) & 255) END
          WHEN 4 THEN date '2023-01-01' + (hashint4(c * 1000 + i) & 63) * 64
-         WHEN 5 THEN CASE WHEN i % 10 = 0 THEN date '4713-11-24 BC' + (hashint4(c + i) & 1048575) * 2000
+         WHEN 5 THEN CASE WHEN i % 10 = 0 THEN date '0001-01-01' + (hashint4(c + i) & 1048575) * 3
                           ELSE date '2020-01-01' + (i % 400) * 2 END
          ELSE date '2023-01-01' - i * 5
        END AS day
@@ -198,7 +202,7 @@ SELECT cmp_ok((SELECT octet_length(pg_temp.state_bytes(d, 1))
               '<=', 2 * (8 * 18 + 2 * 4) + 32 + 68,
               'the same shuffled: at most twice the cheapest layout and 32 bytes');
 SELECT cmp_ok((SELECT octet_length(pg_temp.state_bytes(date '2023-01-01' + i * 64, 1)) FROM generate_series(0, 99) i),
-              '<=', 68 + 100 * 4 * 2 + 32,
+              '<=', 68 + 100 * 4 + 32,
               'one day in 64 for 17 years: 4 bytes a day, not a bitmap of the span');
 
 -- 20,000 customers, each with a 0001-01-01 placeholder and a real order,

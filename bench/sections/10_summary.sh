@@ -89,6 +89,7 @@ summary_placeholder_table() {
 	if [ "$(bench_value "SELECT obj_description(to_regclass('public.orders_placeholder'), 'pg_class')")" != "$tag" ]; then
 		echo "bench: making orders_placeholder ($n placeholders)" >&2
 		bench_psql -c "DROP TABLE IF EXISTS public.orders_placeholder" \
+			-c "SET work_mem = '$BENCH_WORK_MEM'" \
 			-c "CREATE TABLE public.orders_placeholder AS
 				SELECT customer_id, timestamptz '0001-01-01 00:00+00' AS ordered_at, 0::numeric(12,2) AS amount
 				  FROM (SELECT DISTINCT customer_id FROM public.orders $limit) c
