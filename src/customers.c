@@ -16,6 +16,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -27,10 +28,12 @@
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/typcache.h"
 
 #include "customers.h"
 #include "days.h"
+#include "fingerprint.h"
 #include "money.h"
 #include "progress.h"
 
@@ -52,7 +55,12 @@ typedef struct CustomerEntry
 	uint32		hash;
 	char		status;
 	int8		previous_stage; /* -1: not in the previous contents */
+	bool		listed;			/* in the customers relation */
+	bool		read;			/* its orders are read now: no previous state kept */
+	bool		future;			/* has orders after the as-of day */
 	RfmAggState *state;
+	uint64		previous_fingerprint;
+	uint64		previous_state_fingerprint;
 } CustomerEntry;
 
 static inline uint32
@@ -94,26 +102,34 @@ typedef struct BatchRow
 {
 	Datum		key;
 	uint32		hash;
-	bool		order;			/* an order row, not just a customer */
+	bool		order;			/* an order row up to the as-of day */
+	bool		future;			/* an order row after the as-of day */
 	bool		has_amount;
 	DateADT		day;
 	Amount		amount;
 	RfmAggState *state;
 } BatchRow;
 
-/*
- * The scan: receives the rows of the orders query (customer, time, amount)
- * or of the customers query (customer), as a DestReceiver.
- */
+/* What the rows the scan receives are. */
+typedef enum ScanRows
+{
+	ORDER_ROWS,					/* customer, time, amount */
+	CUSTOMER_ROWS,				/* customer, of the customers relation */
+	PREVIOUS_ROWS				/* customer, summary_state, the columns of the view's rows */
+} ScanRows;
+
+/* The scan: receives the rows of its queries, as a DestReceiver. */
 typedef struct FactsScan
 {
 	DestReceiver pub;
+	const OrderSource *source;
 	customers_hash *customers;
 	KeyType		key;
 	Oid			time_type;
 	const pg_tz *zone;			/* for timestamptz order times */
-	bool		order_rows;		/* rows are orders, not just customers */
-	bool		previous_rows;	/* rows are (customer, stage) of the previous contents */
+	ScanRows	rows;
+	bool		keep_states;	/* previous rows bring the summaries of customers not read */
+	bool		future_guests;	/* order rows without a customer after the as-of day */
 	MemoryContext mcxt;			/* keys and states */
 	MemoryContext batch_mcxt;	/* what the batch's rows point to */
 	MemoryContext row_mcxt;		/* reset after each row */
@@ -137,6 +153,17 @@ order_day(const FactsScan *scan, Datum time)
 	}
 }
 
+/* A new entry of the customers' table, for a key (copied). */
+static void
+entry_init(FactsScan *scan, CustomerEntry *entry, Datum key)
+{
+	entry->key = datumCopy(key, scan->key.byval, scan->key.len);
+	entry->state = NULL;
+	entry->previous_stage = -1;
+	entry->listed = entry->read = entry->future = false;
+	entry->previous_fingerprint = entry->previous_state_fingerprint = 0;
+}
+
 /*
  * Fold the batch into the customers' table: find (or add) every row's
  * customer, then add the order rows to their states.
@@ -153,16 +180,14 @@ batch_flush(FactsScan *scan)
 		CustomerEntry *entry = customers_insert_hash(scan->customers, row->key, row->hash, &found);
 
 		if (!found)
-		{
-			MemoryContext old = MemoryContextSwitchTo(scan->mcxt);
-
-			entry->key = datumCopy(row->key, scan->key.byval, scan->key.len);
-			entry->state = NULL;
-			entry->previous_stage = -1;
-			MemoryContextSwitchTo(old);
-		}
+			entry_init(scan, entry, row->key);
+		entry->listed |= scan->rows == CUSTOMER_ROWS;
+		entry->future |= row->future;
 		if (row->order && entry->state == NULL)
+		{
 			entry->state = rfm_state_create(scan->mcxt);
+			entry->read = true;
+		}
 		row->state = entry->state;
 		prefetch(row->state);
 	}
@@ -203,10 +228,12 @@ batch_add(FactsScan *scan, const Datum *values, const bool *nulls)
 	old = MemoryContextSwitchTo(scan->batch_mcxt);
 	row->key = datumCopy(values[0], scan->key.byval, scan->key.len);
 	row->hash = key_hash(&scan->key, row->key);
-	row->order = scan->order_rows && !nulls[1];
-	row->has_amount = row->order && !nulls[2];
+	row->order = scan->rows == ORDER_ROWS && !nulls[1];
 	if (row->order)
 		row->day = order_day(scan, values[1]);
+	row->future = row->order && row->day > scan->source->as_of;
+	row->order &= !row->future;
+	row->has_amount = row->order && !nulls[2];
 	if (row->has_amount)
 	{
 		amount_read(values[2], &row->amount);
@@ -220,19 +247,27 @@ batch_add(FactsScan *scan, const Datum *values, const bool *nulls)
 }
 
 /*
- * A row of the previous contents: its customer's previous stage, or, for a
- * customer no longer there, a count of those gone.
+ * A row of the view's previous contents (customer, summary_state, then the
+ * columns of source->previous_columns): its customer's previous stage and
+ * fingerprints, and its summary unless its orders are read now.
  */
 static void
-previous_row(FactsScan *scan, const Datum *values, const bool *nulls)
+previous_row(FactsScan *scan, TupleDesc desc, const Datum *values, const bool *nulls)
 {
-	Stage		stage = stage_of_label(TextDatumGetCString(values[1]));
-	CustomerEntry *entry = customers_lookup(scan->customers, values[0]);
+	int			stage_column = 2 + scan->source->previous_stage;
+	bool		found;
+	CustomerEntry *entry = customers_insert(scan->customers, values[0], &found);
 
-	if (entry != NULL)
-		entry->previous_stage = (int8) stage;
-	else
-		scan->counts->gone[stage]++;
+	if (!found)
+		entry_init(scan, entry, values[0]);
+	scan->counts->previous++;
+	entry->previous_stage = (int8) stage_of_label(TextDatumGetCString(values[stage_column]));
+	entry->previous_fingerprint = row_fingerprint(desc, values, nulls, 2, desc->natts);
+	if (nulls[1])
+		return;
+	entry->previous_state_fingerprint = bytes_fingerprint(DatumGetByteaPP(values[1]));
+	if (scan->keep_states && !entry->read)
+		entry->state = rfm_state_deserialize(DatumGetByteaPP(values[1]), scan->mcxt);
 }
 
 /*
@@ -241,19 +276,26 @@ previous_row(FactsScan *scan, const Datum *values, const bool *nulls)
  * its customer; temporary allocations are freed after it.
  */
 static void
-scan_row(FactsScan *scan, const Datum *values, const bool *nulls)
+scan_row(FactsScan *scan, TupleDesc desc, const Datum *values, const bool *nulls)
 {
 	MemoryContext old = MemoryContextSwitchTo(scan->row_mcxt);
 
-	if (scan->previous_rows)
-		previous_row(scan, values, nulls);
-	else if (scan->order_rows && nulls[0])
-		scan->counts->guests++;
+	if (scan->rows == PREVIOUS_ROWS)
+		previous_row(scan, desc, values, nulls);
+	else if (scan->rows == ORDER_ROWS && nulls[0] && !nulls[1])
+	{
+		bool		future = order_day(scan, values[1]) > scan->source->as_of;
+
+		scan->counts->guests += !future;
+		scan->future_guests |= future;
+	}
+	else if (scan->rows == ORDER_ROWS && nulls[0])
+		;						/* neither customer nor time: nothing */
 	else
 		batch_add(scan, values, nulls);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(scan->row_mcxt);
-	if (scan->order_rows && ++scan->counts->rows % PROGRESS_EVERY_ROWS == 0)
+	if (scan->rows == ORDER_ROWS && ++scan->counts->rows % PROGRESS_EVERY_ROWS == 0)
 		progress_phase(PHASE_READ, scan->counts->rows, scan->customers->members);
 }
 
@@ -261,7 +303,7 @@ static bool
 scan_receive(TupleTableSlot *slot, DestReceiver *self)
 {
 	slot_getallattrs(slot);
-	scan_row((FactsScan *) self, slot->tts_values, slot->tts_isnull);
+	scan_row((FactsScan *) self, slot->tts_tupleDescriptor, slot->tts_values, slot->tts_isnull);
 	return true;
 }
 
@@ -314,11 +356,11 @@ scan_query(FactsScan *scan, const char *sql, Oid param_type, Datum param)
 			break;
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
-			Datum		values[3];
-			bool		nulls[3];
+			Datum	   *values = palloc(SPI_tuptable->tupdesc->natts * sizeof(Datum));
+			bool	   *nulls = palloc(SPI_tuptable->tupdesc->natts * sizeof(bool));
 
 			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
-			scan_row(scan, values, nulls);
+			scan_row(scan, SPI_tuptable->tupdesc, values, nulls);
 		}
 		SPI_freetuptable(SPI_tuptable);
 	}
@@ -432,19 +474,141 @@ collect_customers(customers_hash *table, MemoryContext mcxt, int64 *count)
 	customers_start_iterate(table, &it);
 	while ((entry = customers_iterate(table, &it)) != NULL)
 	{
-		customers[n].key = entry->key;
-		customers[n].state = entry->state;
-		customers[n].previous_stage = entry->previous_stage;
-		n++;
+		Customer   *customer = &customers[n++];
+
+		customer->key = entry->key;
+		customer->state = entry->state;
+		customer->previous_stage = entry->previous_stage;
+		customer->listed = entry->listed;
+		customer->read = entry->read;
+		customer->previous_fingerprint = entry->previous_fingerprint;
+		customer->previous_state_fingerprint = entry->previous_state_fingerprint;
 	}
 	*count = n;
 	return customers;
 }
 
 /*
- * Read the order rows up to the end of the as-of day (counting those without
- * a customer), the keys of the customers relation if there is one, and the
- * previous contents' stages if asked, into the scan's table.
+ * The key type's equality operator, schema-qualified for a query run under
+ * any search_path: OPERATOR(schema.=).
+ */
+static char *
+key_equality_sql(const KeyType *key)
+{
+	Oid			operator = lookup_type_cache(key->type, TYPECACHE_EQ_OPR)->eq_opr;
+	HeapTuple	tuple = SearchSysCache1(OPEROID, ObjectIdGetDatum(operator));
+	Form_pg_operator form;
+	char	   *sql;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for operator %u", operator);
+	form = (Form_pg_operator) GETSTRUCT(tuple);
+	sql = psprintf("OPERATOR(%s.%s)", quote_identifier(get_namespace_name(form->oprnamespace)),
+				   NameStr(form->oprname));
+	ReleaseSysCache(tuple);
+	return sql;
+}
+
+/*
+ * Mark the customers whose orders changed (source->changed, as text): their
+ * orders are read now, their previous summaries not kept.
+ */
+static void
+mark_changed(FactsScan *scan)
+{
+	ArrayIterator it = array_create_iterator(scan->source->changed, 0, NULL);
+	Oid			typinput;
+	Oid			ioparam;
+	Datum		value;
+	bool		isnull;
+
+	getTypeInputInfo(scan->key.type, &typinput, &ioparam);
+	while (array_iterate(it, &value, &isnull))
+	{
+		MemoryContext old = MemoryContextSwitchTo(scan->row_mcxt);
+		bool		found;
+		Datum		key;
+		CustomerEntry *entry;
+
+		if (!isnull)
+		{
+			key = OidInputFunctionCall(typinput, TextDatumGetCString(value), ioparam, -1);
+			entry = customers_insert(scan->customers, key, &found);
+			if (!found)
+				entry_init(scan, entry, key);
+			entry->read = true;
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(scan->row_mcxt);
+	}
+	array_free_iterator(it);
+}
+
+/*
+ * Count the order rows without a customer up to the end of the as-of day,
+ * and see whether there are any after it.
+ */
+static void
+count_guests(FactsScan *scan, Datum day_end)
+{
+	const char *time = quote_identifier(scan->source->time_column);
+	char	   *sql = psprintf("SELECT pg_catalog.count(*) FILTER (WHERE x.%s OPERATOR(pg_catalog.<) $1),"
+							   " pg_catalog.count(*) FILTER (WHERE x.%s OPERATOR(pg_catalog.>=) $1)"
+							   " FROM %s x WHERE x.%s IS NULL", time, time,
+							   relation_sql_name(scan->source->orders),
+							   quote_identifier(scan->source->customer_column));
+	bool		isnull;
+
+	if (SPI_execute_with_args(sql, 1, &scan->time_type, &day_end, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not count the guest orders");
+	scan->counts->guests = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	scan->future_guests = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)) > 0;
+}
+
+/*
+ * Log the customers with orders after the as-of day as changed (and a NULL
+ * customer for such orders without one), so that the refresh whose as-of
+ * day reaches them reads their orders again.
+ */
+static void
+log_future_customers(FactsScan *scan)
+{
+	ArrayBuildState *keys = initArrayResult(TEXTOID, scan->row_mcxt, false);
+	customers_iterator it;
+	CustomerEntry *entry;
+	Oid			output;
+	bool		varlena;
+	Oid			types[2] = {TEXTOID, TEXTARRAYOID};
+	Datum		values[2];
+
+	getTypeOutputInfo(scan->key.type, &output, &varlena);
+	customers_start_iterate(scan->customers, &it);
+	while ((entry = customers_iterate(scan->customers, &it)) != NULL)
+		if (entry->future)
+		{
+			scan->counts->future++;
+			accumArrayResult(keys, CStringGetTextDatum(OidOutputFunctionCall(output, entry->key)),
+							 false, TEXTOID, scan->row_mcxt);
+		}
+	if (scan->future_guests)
+		accumArrayResult(keys, (Datum) 0, true, TEXTOID, scan->row_mcxt);
+	if (scan->counts->future == 0 && !scan->future_guests)
+		return;
+	values[0] = CStringGetTextDatum(scan->source->log_view);
+	values[1] = makeArrayResult(keys, scan->row_mcxt);
+	if (SPI_execute_with_args("INSERT INTO lifecycle.order_changes (view_name, customer)"
+							  " SELECT $1, pg_catalog.unnest($2)", 2, types, values, NULL, false, 0)
+		!= SPI_OK_INSERT)
+		elog(ERROR, "could not log the customers with orders after the as-of day");
+	MemoryContextReset(scan->row_mcxt);
+}
+
+/*
+ * Read into the scan's table: the order rows (all of them, or only those of
+ * the changed customers, whose summaries the previous rows do not give),
+ * the keys of the customers relation if there is one, and the view's
+ * previous rows if there are.  Order rows after the as-of day are not
+ * summarized; without a customer they are counted as guests.
  */
 static void
 scan_relations(const OrderSource *source, FactsScan *scan, Datum day_end)
@@ -452,18 +616,49 @@ scan_relations(const OrderSource *source, FactsScan *scan, Datum day_end)
 	const char *customer = quote_identifier(source->customer_column);
 	const char *time = quote_identifier(source->time_column);
 	StringInfoData sql;
+	StringInfoData previous;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "SELECT x.%s, x.%s, x.%s::pg_catalog.numeric FROM %s x"
-					 " WHERE x.%s OPERATOR(pg_catalog.<) $1",
+	initStringInfo(&previous);
+	if (OidIsValid(source->previous))
+		appendStringInfo(&previous, "SELECT v.%s, v.summary_state, %s FROM %s v", customer,
+						 source->previous_columns, relation_sql_name(source->previous));
+	appendStringInfo(&sql, "SELECT x.%s, x.%s, x.%s::pg_catalog.numeric FROM %s x",
 					 customer, time, quote_identifier(source->amount_column),
-					 relation_sql_name(source->orders), time);
-	scan->order_rows = true;
-	scan_query(scan, sql.data, scan->time_type, day_end);
-	batch_flush(scan);
+					 relation_sql_name(source->orders));
+	if (source->changed != NULL)
+	{
+		/* the previous rows' summaries, then the changed customers' orders */
+		mark_changed(scan);
+		scan->rows = PREVIOUS_ROWS;
+		scan->keep_states = true;
+		scan_query(scan, previous.data, InvalidOid, (Datum) 0);
+		appendStringInfo(&sql, " WHERE x.%s %s ANY ($1::pg_catalog.text[]::%s[])", customer,
+						 key_equality_sql(&scan->key), format_type_be_qualified(scan->key.type));
+		scan->rows = ORDER_ROWS;
+		scan_query(scan, sql.data, TEXTARRAYOID, PointerGetDatum(source->changed));
+		batch_flush(scan);
+		if (source->known_guests >= 0)
+			scan->counts->guests = source->known_guests;
+		else
+			count_guests(scan, day_end);
+	}
+	else
+	{
+		/* every order (those after the as-of day only to log them again) */
+		if (source->log_view == NULL)
+			appendStringInfo(&sql, " WHERE x.%s OPERATOR(pg_catalog.<) $1", time);
+		scan->rows = ORDER_ROWS;
+		scan_query(scan, sql.data, source->log_view == NULL ? scan->time_type : InvalidOid, day_end);
+		batch_flush(scan);
+		if (OidIsValid(source->previous))
+		{
+			scan->rows = PREVIOUS_ROWS;
+			scan_query(scan, previous.data, InvalidOid, (Datum) 0);
+		}
+	}
 	if (OidIsValid(source->customers))
 	{
 		const char *key = quote_identifier(source->customers_key);
@@ -472,20 +667,23 @@ scan_relations(const OrderSource *source, FactsScan *scan, Datum day_end)
 		appendStringInfo(&sql, "SELECT c.%s::%s FROM %s c WHERE c.%s IS NOT NULL",
 						 key, format_type_be_qualified(scan->key.type),
 						 relation_sql_name(source->customers), key);
-		scan->order_rows = false;
+		scan->rows = CUSTOMER_ROWS;
 		scan_query(scan, sql.data, InvalidOid, (Datum) 0);
 		batch_flush(scan);
 	}
-	if (OidIsValid(source->previous))
-	{
-		resetStringInfo(&sql);
-		appendStringInfo(&sql, "SELECT v.%s, v.stage::pg_catalog.text FROM %s v",
-						 customer, relation_sql_name(source->previous));
-		scan->order_rows = false;
-		scan->previous_rows = true;
-		scan_query(scan, sql.data, InvalidOid, (Datum) 0);
-	}
+	if (source->log_view != NULL)
+		log_future_customers(scan);
 	SPI_finish();
+}
+
+/* The collation of the orders' customer key. */
+Oid
+order_source_key_collation(const OrderSource *source)
+{
+	Oid			collation;
+
+	(void) column_type(source->orders, source->customer_column, &collation);
+	return collation;
 }
 
 /* The type of the orders' customer key. */
@@ -563,6 +761,7 @@ read_customers(const OrderSource *source, MemoryContext mcxt, int64 *count, Cust
 	scan.pub.rDestroy = scan_destroy;
 	scan.pub.mydest = DestNone;
 	scan.mcxt = mcxt;
+	scan.source = source;
 	memset(counts, 0, sizeof(CustomerCounts));
 	scan.counts = counts;
 	scan.batch_mcxt = AllocSetContextCreate(mcxt, "lifecycle order batch", ALLOCSET_DEFAULT_SIZES);

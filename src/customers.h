@@ -8,6 +8,7 @@
 
 #include "postgres.h"
 
+#include "utils/array.h"
 #include "utils/date.h"
 
 #include "stage.h"
@@ -24,23 +25,56 @@ typedef struct OrderSource
 	const char *customers_key;
 	text	   *time_zone;		/* whose days count */
 	DateADT		as_of;			/* orders up to the end of this day count */
-	Oid			previous;		/* the segment view's previous contents, or InvalidOid */
+
+	/*
+	 * A segment view's rows as its last refresh left them (<view>_data), or
+	 * InvalidOid: its key, summary_state, then previous_columns (SQL), of
+	 * which the previous_stage'th (from 0) is the stage.
+	 */
+	Oid			previous;
+	const char *previous_columns;
+	int			previous_stage;
+
+	/*
+	 * changed: NULL to read every order; else the keys (text[]) of the
+	 * customers whose orders changed since the previous rows were written:
+	 * only their orders are read, the others' summaries are the previous
+	 * rows' summary_state.  known_guests: the order rows without a customer
+	 * when only changed customers are read (-1: count them).
+	 */
+	ArrayType  *changed;
+	int64		known_guests;
+
+	/*
+	 * The view whose order changes are logged (lifecycle.order_changes), or
+	 * NULL: customers with orders after the as-of day are logged again, so
+	 * that the refresh that reaches those days reads them.
+	 */
+	const char *log_view;
 } OrderSource;
 
-/* A customer: the key, the summary state of its orders, its previous stage. */
+/* A customer: the key, the summary state of its orders, its previous row. */
 typedef struct Customer
 {
 	Datum		key;
 	RfmAggState *state;			/* NULL: no order rows */
 	int8		previous_stage; /* its Stage in source->previous; -1: not there */
+	bool		listed;			/* in the customers relation */
+	bool		read;			/* state read from its orders now, not kept */
+	uint64		previous_fingerprint;	/* of its previous row's columns */
+	uint64		previous_state_fingerprint; /* of its previous summary_state */
 } Customer;
+
+/* Whether a customer is in the view now: it has order rows or is listed. */
+#define customer_present(c) ((c)->state != NULL || (c)->listed)
 
 /* What reading the rows counted besides the customers. */
 typedef struct CustomerCounts
 {
 	int64		rows;			/* order rows read */
 	int64		guests;			/* order rows without a customer key */
-	int64		gone[STAGE_COUNT];	/* previous rows, by stage, of keys no longer there */
+	int64		future;			/* customers with orders after the as-of day */
+	int64		previous;		/* rows of the view's previous contents */
 } CustomerCounts;
 
 #if defined(__GNUC__)
@@ -70,6 +104,7 @@ prefetch_ahead(const Customer *customers, int64 n, int64 i)
 }
 
 extern Oid	order_source_key_type(const OrderSource *source);
+extern Oid	order_source_key_collation(const OrderSource *source);
 extern Oid	order_time_type(const OrderSource *source);
 extern void order_source_check(const OrderSource *source);
 extern Customer *read_customers(const OrderSource *source, MemoryContext mcxt, int64 *count,

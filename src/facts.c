@@ -52,48 +52,13 @@
 #include "breaks.h"
 #include "compat.h"
 #include "customers.h"
+#include "facts.h"
 #include "models.h"
 #include "numeric_double.h"
 #include "progress.h"
 #include "settings.h"
 #include "stage.h"
 #include "summary.h"
-
-/* The result columns, in order. */
-enum
-{
-	F_CUSTOMER,
-	F_FIRST_PURCHASE,
-	F_LAST_PURCHASE,
-	F_PREVIOUS_PURCHASE,
-	F_ORDERS,
-	F_PURCHASE_DAYS,
-	F_MONETARY,
-	F_GROSS,
-	F_REFUNDS,
-	F_REFUNDED,
-	F_DAYS_SINCE_LAST_ORDER,
-	F_TENURE_DAYS,
-	F_MEAN_INTERVAL_DAYS,
-	F_AOV,
-	F_BTYD_FREQUENCY,
-	F_BTYD_RECENCY,
-	F_BTYD_T,
-	F_BTYD_MONETARY_VALUE,
-	F_STAGE,
-	F_FREQUENCY,
-	F_R_SCORE,
-	F_F_SCORE,
-	F_M_SCORE,
-	F_P_ALIVE,
-	F_EXPECTED_PURCHASES,
-	F_EXPECTED_SPEND,
-	F_CLV,
-	F_STAGE_SINCE,
-	F_STAGE_REASON,
-	F_EXPECTED_NEXT_ORDER,
-	F_NATTS
-};
 
 /* The columns of views made under 1.0: up to clv. */
 #define F_LEGACY_NATTS	F_STAGE_SINCE
@@ -143,6 +108,25 @@ static const FactColumn fact_columns[F_NATTS] = {
 	{"stage_reason", TEXTOID, "Why the customer has this stage: the rule that fired, with its thresholds"},
 	{"expected_next_order", DATEOID, "The day one purchase is due at the customer's expected purchase rate (BG/NBD), while P(alive) is at least 0.5; NULL otherwise or with models off"},
 };
+
+/* A facts column's name, SQL type (InvalidOid for the key and stage) and comment. */
+const char *
+fact_column_name(int column)
+{
+	return fact_columns[column].name;
+}
+
+Oid
+fact_column_type(int column)
+{
+	return fact_columns[column].type;
+}
+
+const char *
+fact_column_comment(int column)
+{
+	return fact_columns[column].comment;
+}
 
 /* Check the column definition list against what the rows will hold, by name and type. */
 static void
@@ -204,34 +188,6 @@ facts_columns(PG_FUNCTION_ARGS)
 }
 
 /*
- * Customers by stage in the view's previous contents (row 0: not there) and
- * stage now (column 0: no longer there).
- */
-typedef int64 Transitions[STAGE_COUNT + 1][STAGE_COUNT + 1];
-
-/* What every result row is computed with. */
-typedef struct FactsOutput
-{
-	DateADT		as_of;
-	int			unit_days;
-	StagePolicy policy;
-	Datum		stages[STAGE_COUNT];	/* the stage enum's values */
-	bool		by_orders;		/* frequency is orders, not purchase days */
-	BreaksMethod method;
-	bool		scored[METRIC_COUNT];	/* the metric has breaks */
-	double		breaks[METRIC_COUNT][BREAKS_PER_METRIC];
-	bool		models;			/* fit and predict with the purchase models */
-	bool		purchases_usable;	/* BG/NBD fit converged */
-	bool		spend_usable;	/* Gamma-Gamma converged with a finite mean (q > 1) */
-	ModelFit	purchases;
-	ModelFit	spend;
-	double		horizon;		/* prediction horizon, in the BTYD unit */
-	int32		clv_periods;
-	double		clv_period_length;	/* in the BTYD unit */
-	double		clv_discount_rate;
-} FactsOutput;
-
-/*
  * What the last computation of a view's facts in this backend made: its
  * fits (with models on) and the order rows it read and each phase's time.
  * The refresh records them in its history (lifecycle._last_facts) instead
@@ -245,6 +201,7 @@ static struct
 	ModelFit	spend;
 	CustomerCounts counts;
 	int64		customers;
+	int64		written;		/* rows written: changed, new or gone customers */
 	int			unit_days;
 	bool		moved;			/* moves counted: the view had previous contents */
 	Transitions moves;
@@ -274,9 +231,9 @@ forget_facts(void)
 }
 
 /* Remember what computing a view's facts made. */
-static void
+void
 remember_facts(const ViewSettings *settings, const FactsOutput *out, const CustomerCounts *counts,
-			   int64 customers, Transitions moves)
+			   int64 customers, int64 written, Transitions moves)
 {
 	int64		rows;
 
@@ -289,11 +246,10 @@ remember_facts(const ViewSettings *settings, const FactsOutput *out, const Custo
 	}
 	last_facts.counts = *counts;
 	last_facts.customers = customers;
+	last_facts.written = written;
 	last_facts.unit_days = out->unit_days;
-	last_facts.moved = OidIsValid(settings->source.previous);
+	last_facts.moved = settings->keep_transitions && counts->previous > 0;
 	memcpy(last_facts.moves, moves, sizeof(Transitions));
-	for (int s = 0; s < STAGE_COUNT; s++)
-		last_facts.moves[s + 1][0] = counts->gone[s];
 	progress_last(&rows, last_facts.seconds);
 	last_facts.view_name = MemoryContextStrdup(TopMemoryContext, settings->view_name);
 }
@@ -332,8 +288,8 @@ last_facts_sql(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *view_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	Datum		values[6 + PHASE_COUNT];
-	bool		nulls[6 + PHASE_COUNT] = {0};
+	Datum		values[7 + PHASE_COUNT];
+	bool		nulls[7 + PHASE_COUNT] = {0};
 	TupleDesc	desc;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -348,6 +304,7 @@ last_facts_sql(PG_FUNCTION_ARGS)
 	values[5] = Int32GetDatum(last_facts.unit_days);
 	for (int i = 0; i < PHASE_COUNT; i++)
 		values[6 + i] = seconds_interval(last_facts.seconds[i]);
+	values[6 + PHASE_COUNT] = Int64GetDatum(last_facts.written);
 	tuplestore_putvalues(rsinfo->setResult, desc, values, nulls);
 	return (Datum) 0;
 }
@@ -561,7 +518,7 @@ state_day_before(void *arg, DateADT day, DateADT *before)
 }
 
 /* A customer's result row, in the current memory context; returns its stage. */
-static Stage
+Stage
 fact_row(const Customer *customer, const FactsOutput *out, Datum *values, bool *nulls)
 {
 	RfmFacts	facts;
@@ -701,7 +658,7 @@ settings_from_args(FunctionCallInfo fcinfo, ViewSettings *settings)
 }
 
 /* What every row is computed with, from checked settings. */
-static void
+void
 facts_output_init(const ViewSettings *settings, FactsOutput *out)
 {
 	memset(out, 0, sizeof(FactsOutput));
@@ -716,6 +673,29 @@ facts_output_init(const ViewSettings *settings, FactsOutput *out)
 	out->clv_periods = settings->clv_periods;
 	out->clv_period_length = (double) settings->clv_period_days / out->unit_days;
 	out->clv_discount_rate = settings->clv_discount_rate;
+}
+
+/*
+ * Every customer of the source's relations with its summary in mcxt, the
+ * score breaks and (models on) the fits in *out: all that a customer's row
+ * is computed from.
+ */
+Customer *
+facts_compute(const ViewSettings *settings, FactsOutput *out, MemoryContext mcxt, MemoryContext row_mcxt,
+			  int64 *count, CustomerCounts *counts)
+{
+	Customer   *customers;
+
+	progress_phase(PHASE_READ, 0, 0);
+	customers = read_customers(&settings->source, mcxt, count, counts);
+	progress_phase(PHASE_SCORE, counts->rows, *count);
+	score_breaks(customers, *count, out, row_mcxt);
+	if (out->models)
+	{
+		progress_phase(PHASE_FIT, counts->rows, *count);
+		fit_models(customers, *count, out, row_mcxt);
+	}
+	return customers;
 }
 
 /*
@@ -747,15 +727,7 @@ facts_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
 
 	mcxt = AllocSetContextCreate(CurrentMemoryContext, "lifecycle customer facts", ALLOCSET_DEFAULT_SIZES);
 	row_mcxt = AllocSetContextCreate(mcxt, "lifecycle customer facts row", ALLOCSET_DEFAULT_SIZES);
-	progress_phase(PHASE_READ, 0, 0);
-	customers = read_customers(&settings->source, mcxt, &ncustomers, &counts);
-	progress_phase(PHASE_SCORE, counts.rows, ncustomers);
-	score_breaks(customers, ncustomers, &out, row_mcxt);
-	if (out.models)
-	{
-		progress_phase(PHASE_FIT, counts.rows, ncustomers);
-		fit_models(customers, ncustomers, &out, row_mcxt);
-	}
+	customers = facts_compute(settings, &out, mcxt, row_mcxt, &ncustomers, &counts);
 	progress_phase(PHASE_WRITE, counts.rows, ncustomers);
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	desc = CreateTupleDescCopy(rsinfo->expectedDesc);
@@ -765,77 +737,18 @@ facts_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
 								   rsinfo->econtext->ecxt_per_query_memory, row_mcxt, moves);
 	progress_done(counts.rows);
 	if (settings->view_name != NULL)
-		remember_facts(settings, &out, &counts, ncustomers, moves);
+		remember_facts(settings, &out, &counts, ncustomers, ncustomers, moves);
 	rsinfo->setDesc = desc;
 	rsinfo->returnMode = SFRM_Materialize;
 	MemoryContextDelete(mcxt);
 	return (Datum) 0;
 }
 
-/* Whether a materialized view has contents (not created or refreshed WITH NO DATA). */
-static bool
-matview_populated(Oid view)
-{
-	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(view));
-	bool		populated;
-
-	if (!HeapTupleIsValid(tuple))
-		return false;
-	populated = ((Form_pg_class) GETSTRUCT(tuple))->relispopulated;
-	ReleaseSysCache(tuple);
-	return populated;
-}
-
-/*
- * The view's rows (the materialized view <view>_data) while they are
- * refreshed, still the previous refresh's, when its settings keep
- * transitions and it has rows; InvalidOid otherwise (the first build).
- */
-static Oid
-previous_contents(const ViewSettings *settings)
-{
-	RangeVar   *name;
-	Oid			view;
-
-	if (!settings->keep_transitions)
-		return InvalidOid;
-	name = makeRangeVarFromNameList(string_to_qualified_name_list(settings->view_name));
-	name->relname = psprintf("%s_data", name->relname);
-	view = RangeVarGetRelid(name, NoLock, true);
-	if (!OidIsValid(view) || get_rel_relkind(view) != RELKIND_MATVIEW || !matview_populated(view))
-		return InvalidOid;
-	return view;
-}
-
-PG_FUNCTION_INFO_V1(view_facts);
-/*
- * lifecycle._customer_facts(settings lifecycle.segment_views, as_of date):
- * one row per customer of the orders up to the end of the as-of day (and
- * per key of the customers relation, if given), computed with the view's
- * settings row, read by column name and checked as when it was written.
- */
-Datum
-view_facts(PG_FUNCTION_ARGS)
-{
-	ViewSettings settings;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("segment view settings not found"),
-				 errdetail("lifecycle.segment_views has no row for this view that the current role may read."),
-				 errhint("Only the view's owner (or a member of its role) refreshes it.")));
-	settings_from_row(PG_GETARG_HEAPTUPLEHEADER(0), &settings);
-	settings.source.as_of = DatumGetDateADT(required_arg(fcinfo, 1, "as_of", NULL));
-	settings.source.previous = previous_contents(&settings);
-	return facts_rows(fcinfo, &settings);
-}
-
 PG_FUNCTION_INFO_V1(customer_facts);
 /*
  * lifecycle._customer_facts with the 21 arguments of settings_from_args:
  * the entry point of segment views made under version 1.0 (their query
- * calls it); the same rows as view_facts.
+ * calls it).
  */
 Datum
 customer_facts(PG_FUNCTION_ARGS)

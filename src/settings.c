@@ -85,6 +85,8 @@ settings_from_row(HeapTupleHeader row, ViewSettings *settings)
 	settings->btyd_unit = required_text(row, "btyd_unit");
 	settings->models = DatumGetBool(required(row, "models"));
 	settings->keep_transitions = DatumGetBool(required(row, "keep_transitions"));
+	settings->incremental = DatumGetBool(required(row, "incremental"));
+	settings->rule_set = required_text(row, "rule_set");
 	settings->prediction_days = DatumGetInt32(required(row, "prediction_days"));
 	settings->clv_periods = DatumGetInt32(required(row, "clv_periods"));
 	settings->clv_period_days = DatumGetInt32(required(row, "clv_period_days"));

@@ -26,6 +26,8 @@ typedef struct ViewSettings
 	const char *btyd_unit;
 	bool		models;
 	bool		keep_transitions;
+	bool		incremental;	/* its order changes are logged (lifecycle.order_changes) */
+	const char *rule_set;
 	int32		prediction_days;
 	int32		clv_periods;
 	int32		clv_period_days;

@@ -352,18 +352,16 @@ rfm_agg_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state_merge(into, from, mcxt));
 }
 
-PG_FUNCTION_INFO_V1(rfm_agg_serialize);
 /*
- * Serialize a state field by field in network byte order, behind a format
- * version byte, so that states can cross processes and machines.
+ * A state as bytes: field by field in network byte order, behind a format
+ * version byte, so that states can cross processes and machines, and be
+ * kept between refreshes of a segment view.
  */
-Datum
-rfm_agg_serialize(PG_FUNCTION_ARGS)
+bytea *
+rfm_state_serialize(RfmAggState *state)
 {
-	RfmAggState *state = (RfmAggState *) PG_GETARG_POINTER(0);
 	StringInfoData buf;
 
-	aggregate_context(fcinfo);
 	pq_begintypsend(&buf);
 	pq_sendbyte(&buf, RFM_STATE_FORMAT);
 	pq_sendint64(&buf, state->orders);
@@ -372,21 +370,16 @@ rfm_agg_serialize(PG_FUNCTION_ARGS)
 	money_send(&buf, &state->refunded);
 	money_send(&buf, &state->first_day_spend);
 	dayset_send(&buf, state_days(state));
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+	return pq_endtypsend(&buf);
 }
 
-PG_FUNCTION_INFO_V1(rfm_agg_deserialize);
 /*
- * Rebuild a state from rfm_agg_serialize's bytes, validating every field.
- * The state lives in the current (per-input-row) memory context, as the
- * built-in deserialize functions' do: it is only read by the combine
- * function, which copies what it keeps into the aggregate context.
+ * Rebuild a state from rfm_state_serialize's bytes in mcxt, validating every
+ * field (22P03 on anything malformed).
  */
-Datum
-rfm_agg_deserialize(PG_FUNCTION_ARGS)
+RfmAggState *
+rfm_state_deserialize(const bytea *bytes, MemoryContext mcxt)
 {
-	MemoryContext mcxt = CurrentMemoryContext;
-	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
 	int64		orders,
 				refunds;
@@ -395,7 +388,6 @@ rfm_agg_deserialize(PG_FUNCTION_ARGS)
 				first_day_spend;
 	RfmAggState *state;
 
-	aggregate_context(fcinfo);
 	initReadOnlyStringInfo(&buf, VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
 	check_serialized_state(buf.len >= 1 + 8 + 8, "rfm_agg");
 	check_serialized_state(pq_getmsgbyte(&buf) == RFM_STATE_FORMAT, "rfm_agg");
@@ -415,7 +407,30 @@ rfm_agg_deserialize(PG_FUNCTION_ARGS)
 	check_serialized_state((orders > 0) == !dayset_empty(state_days(state)) &&
 						   dayset_count(state_days(state)) <= orders, "rfm_agg");
 	check_serialized_state(buf.cursor == buf.len, "rfm_agg");
-	PG_RETURN_POINTER(state);
+	return state;
+}
+
+PG_FUNCTION_INFO_V1(rfm_agg_serialize);
+/* rfm_agg's serialize function: rfm_state_serialize. */
+Datum
+rfm_agg_serialize(PG_FUNCTION_ARGS)
+{
+	aggregate_context(fcinfo);
+	PG_RETURN_BYTEA_P(rfm_state_serialize((RfmAggState *) PG_GETARG_POINTER(0)));
+}
+
+PG_FUNCTION_INFO_V1(rfm_agg_deserialize);
+/*
+ * rfm_agg's deserialize function.  The state lives in the current
+ * (per-input-row) memory context, as the built-in deserialize functions'
+ * do: it is only read by the combine function, which copies what it keeps
+ * into the aggregate context.
+ */
+Datum
+rfm_agg_deserialize(PG_FUNCTION_ARGS)
+{
+	aggregate_context(fcinfo);
+	PG_RETURN_POINTER(rfm_state_deserialize(PG_GETARG_BYTEA_PP(0), CurrentMemoryContext));
 }
 
 /*

@@ -64,6 +64,8 @@ extern bool rfm_state_days(RfmAggState *state, RfmDays *days);
 extern bool rfm_state_day_before(RfmAggState *state, DateADT day, DateADT *before);
 extern Numeric rfm_state_monetary(RfmAggState *state);
 extern bool rfm_state_facts(RfmAggState *state, RfmFacts *facts);
+extern bytea *rfm_state_serialize(RfmAggState *state);
+extern RfmAggState *rfm_state_deserialize(const bytea *bytes, MemoryContext mcxt);
 
 extern TupleDesc result_desc(FunctionCallInfo fcinfo);
 extern void rfm_read_days(HeapTupleHeader summary, RfmDays *days);

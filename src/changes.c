@@ -1,0 +1,605 @@
+/*
+ * changes.c
+ *	  lifecycle._segment_view_changes: the rows a refresh of a segment view
+ *	  must write to <view>_data, and only those.
+ *
+ * A segment view's rows are a table, <view>_data, one row per customer with
+ * the columns of row_columns below: the customer's facts (facts.c), its
+ * segment and recommended action, and its summary_state, the rfm_agg state
+ * of its orders.  A refresh computes every customer's row from the
+ * summaries (read from the orders, or kept in summary_state for the
+ * customers whose orders did not change: customers.c) and returns the rows
+ * that differ from the previous ones (by a fingerprint of their columns,
+ * fingerprint.c), new customers' rows, and, with a NULL stage, the keys of
+ * customers no longer there.  The refresh procedure writes them with one
+ * INSERT ... ON CONFLICT and one DELETE (install/70_segment_view.sql).  A
+ * daily refresh changes the rows of the customers who ordered or crossed a
+ * stage threshold, not a million rows.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/regproc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/sortsupport.h"
+#include "utils/tuplestore.h"
+#include "utils/typcache.h"
+
+#include "args.h"
+#include "breaks.h"
+#include "compat.h"
+#include "customers.h"
+#include "facts.h"
+#include "fingerprint.h"
+#include "numeric_double.h"
+#include "progress.h"
+#include "settings.h"
+#include "stage.h"
+#include "summary.h"
+
+/* The columns of a view's rows, in order. */
+enum
+{
+	V_CUSTOMER,
+	V_STAGE,
+	V_SEGMENT,
+	V_R_SCORE,
+	V_F_SCORE,
+	V_M_SCORE,
+	V_FIRST_PURCHASE,
+	V_LAST_PURCHASE,
+	V_PREVIOUS_PURCHASE,
+	V_ORDERS,
+	V_PURCHASE_DAYS,
+	V_MONETARY,
+	V_GROSS,
+	V_REFUNDS,
+	V_REFUNDED,
+	V_MEAN_INTERVAL_DAYS,
+	V_AOV,
+	V_BTYD_FREQUENCY,
+	V_BTYD_RECENCY,
+	V_BTYD_MONETARY_VALUE,
+	V_P_ALIVE,
+	V_EXPECTED_PURCHASES,
+	V_EXPECTED_SPEND,
+	V_CLV,
+	V_RECOMMENDED_ACTION,
+	V_STAGE_SINCE,
+	V_STAGE_REASON,
+	V_EXPECTED_NEXT_ORDER,
+	V_SUMMARY_STATE,
+	V_NATTS
+};
+
+/*
+ * A column of the view's rows: a facts column (fact >= 0, its name and
+ * comment; the type too unless given), or one of its own.
+ */
+typedef struct RowColumn
+{
+	int			fact;
+	Oid			type;
+	const char *name;
+	const char *comment;
+} RowColumn;
+
+/*
+ * The one definition of a view's rows: <view>_data is created with these
+ * columns (lifecycle._row_columns), the refresh's column definition list
+ * and the view's column comments come from here.
+ */
+static const RowColumn row_columns[V_NATTS] = {
+	{F_CUSTOMER},
+	{F_STAGE, VARCHAROID},
+	{-1, VARCHAROID, "segment", "Named RFM segment from the view's rule set; Others if no rule matches; NULL without a purchase"},
+	{F_R_SCORE},
+	{F_F_SCORE},
+	{F_M_SCORE},
+	{F_FIRST_PURCHASE},
+	{F_LAST_PURCHASE},
+	{F_PREVIOUS_PURCHASE},
+	{F_ORDERS},
+	{F_PURCHASE_DAYS},
+	{F_MONETARY},
+	{F_GROSS},
+	{F_REFUNDS},
+	{F_REFUNDED},
+	{F_MEAN_INTERVAL_DAYS},
+	{F_AOV},
+	{F_BTYD_FREQUENCY},
+	{F_BTYD_RECENCY},
+	{F_BTYD_MONETARY_VALUE},
+	{F_P_ALIVE},
+	{F_EXPECTED_PURCHASES},
+	{F_EXPECTED_SPEND},
+	{F_CLV},
+	{-1, VARCHAROID, "recommended_action", "What to do about the customer: their segment's action if one is set, else their stage's (lifecycle.recommended_actions; the view owner's own before the shipped ones)"},
+	{F_STAGE_SINCE},
+	{F_STAGE_REASON, VARCHAROID},
+	{F_EXPECTED_NEXT_ORDER},
+	{-1, BYTEAOID, "summary_state", "The rfm_agg state of the customer's orders, kept for the next refresh (internal, versioned)"},
+};
+
+static const char *
+row_column_name(int column)
+{
+	return row_columns[column].fact >= 0 ? fact_column_name(row_columns[column].fact) : row_columns[column].name;
+}
+
+/* A column's type; InvalidOid for the customer key, whose type is the orders'. */
+static Oid
+row_column_type(int column)
+{
+	return OidIsValid(row_columns[column].type) ? row_columns[column].type :
+		fact_column_type(row_columns[column].fact);
+}
+
+static const char *
+row_column_comment(int column)
+{
+	return row_columns[column].fact >= 0 ? fact_column_comment(row_columns[column].fact) :
+		row_columns[column].comment;
+}
+
+PG_FUNCTION_INFO_V1(row_columns_sql);
+/*
+ * lifecycle._row_columns(): the columns of a segment view's rows as (name,
+ * type, comment), in order; type NULL for the customer key.
+ */
+Datum
+row_columns_sql(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < V_NATTS; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = CStringGetTextDatum(row_column_name(i));
+		nulls[1] = i == V_CUSTOMER;
+		if (!nulls[1])
+			values[1] = CStringGetTextDatum(format_type_be(row_column_type(i)));
+		values[2] = CStringGetTextDatum(row_column_comment(i));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* Check the column definition list against row_columns, by name and type. */
+static void
+check_row_desc(TupleDesc desc, Oid key_type)
+{
+	if (desc->natts != V_NATTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column definition list has %d columns, a segment view's rows have %d", desc->natts, V_NATTS),
+				 errhint("lifecycle._row_columns() lists them.")));
+	for (int i = 0; i < V_NATTS; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+		Oid			type = i == V_CUSTOMER ? key_type : row_column_type(i);
+
+		if (attr->atttypid != type || strcmp(NameStr(attr->attname), row_column_name(i)) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column %d of the column definition list is \"%s\" %s; a segment view's rows have \"%s\" %s there",
+							i + 1, NameStr(attr->attname), format_type_be(attr->atttypid), row_column_name(i),
+							format_type_be(type)),
+					 errhint("lifecycle._row_columns() lists them.")));
+	}
+}
+
+/*
+ * The previous rows' columns after the key and summary_state, as SQL (what
+ * customers.c fingerprints), and where the stage is among them.
+ */
+static char *
+previous_columns_sql(int *stage)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	for (int i = V_CUSTOMER + 1; i < V_SUMMARY_STATE; i++)
+		appendStringInfo(&sql, "%sv.%s", i > V_CUSTOMER + 1 ? ", " : "", quote_identifier(row_column_name(i)));
+	*stage = V_STAGE - (V_CUSTOMER + 1);
+	return sql.data;
+}
+
+/*
+ * Segments and actions by score and stage: the view's rule set as the
+ * owner sees it (lifecycle.segment_map and lifecycle.action_map).
+ */
+typedef struct SegmentMap
+{
+	Datum		segment[5][5][5];	/* by R, F, M score - 1; 0: no rule */
+	Datum		segment_action[5][5][5];	/* 0: none */
+	Datum		stage_action[STAGE_COUNT];	/* 0: none */
+} SegmentMap;
+
+/* A copy of a text Datum in mcxt. */
+static Datum
+copy_text(Datum value, MemoryContext mcxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(mcxt);
+	Datum		copy = datumCopy(value, false, -1);
+
+	MemoryContextSwitchTo(old);
+	return copy;
+}
+
+/* Read a rule set's segments and actions into map, in mcxt. */
+static void
+segment_map_read(const char *rule_set, SegmentMap *map, MemoryContext mcxt)
+{
+	Oid			type = TEXTOID;
+	Datum		arg = CStringGetTextDatum(rule_set);
+	bool		isnull;
+
+	memset(map, 0, sizeof(SegmentMap));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT r, f, m, segment FROM lifecycle.segment_map($1)", 1, &type, &arg,
+							  NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the segment rules");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		int			r = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull));
+		int			f = DatumGetInt32(SPI_getbinval(row, desc, 2, &isnull));
+		int			m = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
+		Datum		segment = SPI_getbinval(row, desc, 4, &isnull);
+
+		if (!isnull && r >= 1 && r <= 5 && f >= 1 && f <= 5 && m >= 1 && m <= 5)
+			map->segment[r - 1][f - 1][m - 1] = copy_text(segment, mcxt);
+	}
+	if (SPI_execute_with_args("SELECT kind, name, action FROM lifecycle.action_map($1)", 1, &type, &arg,
+							  NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the recommended actions");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *kind = SPI_getvalue(row, desc, 1);
+		char	   *name = SPI_getvalue(row, desc, 2);
+		Datum		action = SPI_getbinval(row, desc, 3, &isnull);
+
+		if (isnull)
+			continue;
+		action = copy_text(action, mcxt);
+		if (strcmp(kind, "stage") == 0)
+			map->stage_action[stage_of_label(name)] = action;
+		else
+			for (int c = 0; c < 125; c++)
+			{
+				Datum		segment = map->segment[c / 25][c / 5 % 5][c % 5];
+
+				if (segment != (Datum) 0 && strcmp(TextDatumGetCString(segment), name) == 0)
+					map->segment_action[c / 25][c / 5 % 5][c % 5] = action;
+			}
+	}
+	SPI_finish();
+}
+
+/*
+ * ntile scores: each metric's buyers ranked (recency by days since the last
+ * purchase descending, frequency and monetary ascending; ties by customer
+ * key) and cut into five groups as ntile(5) does, the first groups one
+ * larger when they do not divide evenly.
+ */
+typedef struct NtileItem
+{
+	int64		customer;
+	double		value;			/* larger: later in the order */
+	Numeric		exact;			/* monetary, to order values equal as doubles */
+} NtileItem;
+
+typedef struct NtileOrder
+{
+	const Customer *customers;
+	SortSupportData key;
+} NtileOrder;
+
+static int
+ntile_compare(const void *a, const void *b, void *arg)
+{
+	const NtileItem *x = a;
+	const NtileItem *y = b;
+	NtileOrder *order = arg;
+
+	if (x->value != y->value)
+		return x->value < y->value ? -1 : 1;
+	if (x->exact != NULL)
+	{
+		int			c = DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(x->exact),
+														  NumericGetDatum(y->exact)));
+
+		if (c != 0)
+			return c;
+	}
+	return ApplySortComparator(order->customers[x->customer].key, false,
+							   order->customers[y->customer].key, false, &order->key);
+}
+
+/* scores[i][metric]: customer i's ntile scores (0: no purchase day). */
+static void
+ntile_scores(const Customer *customers, int64 n, const FactsOutput *out, Oid key_type, Oid collation,
+			 uint8 (*scores)[METRIC_COUNT])
+{
+	NtileItem  *items = palloc_extended(Max(n, 1) * sizeof(NtileItem), MCXT_ALLOC_HUGE);
+	NtileOrder	order;
+	int64		buyers = 0;
+	TypeCacheEntry *type = lookup_type_cache(key_type, TYPECACHE_LT_OPR);
+
+	if (!OidIsValid(type->lt_opr))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("customer key type %s has no ordering", format_type_be(key_type)),
+				 errhint("The ntile score method breaks ties by customer key; use another score method.")));
+	memset(&order, 0, sizeof(order));
+	order.customers = customers;
+	order.key.ssup_cxt = CurrentMemoryContext;
+	order.key.ssup_collation = collation;
+	PrepareSortSupportFromOrderingOp(type->lt_opr, &order.key);
+	for (int m = 0; m < METRIC_COUNT; m++)
+	{
+		int64		size,
+					larger;
+
+		buyers = 0;
+		for (int64 i = 0; i < n; i++)
+		{
+			RfmDays		days;
+
+			if (customers[i].state == NULL || !rfm_state_days(customers[i].state, &days) ||
+				days.purchase_days == 0)
+				continue;
+			items[buyers].customer = i;
+			items[buyers].exact = NULL;
+			if (m == METRIC_R)
+				items[buyers].value = -(double) (out->as_of - days.last_purchase);
+			else if (m == METRIC_F)
+				items[buyers].value = out->by_orders ? days.orders : days.purchase_days;
+			else
+			{
+				items[buyers].exact = rfm_state_monetary(customers[i].state);
+				items[buyers].value = numeric_to_double_clamped(items[buyers].exact);
+			}
+			buyers++;
+		}
+		qsort_arg(items, buyers, sizeof(NtileItem), ntile_compare, &order);
+		size = buyers / 5;
+		larger = buyers % 5;
+		for (int64 p = 0; p < buyers; p++)
+			scores[items[p].customer][m] = p < larger * (size + 1) ? p / (size + 1) + 1 :
+				larger + (p - larger * (size + 1)) / size + 1;
+	}
+	pfree(items);
+}
+
+/*
+ * A customer's view row from its facts row (values and nulls are the
+ * view row's, facts and fact_nulls the facts'), with its segment and action.
+ */
+static void
+view_row(const Datum *facts, const bool *fact_nulls, Stage stage, const SegmentMap *map,
+		 Datum *values, bool *nulls)
+{
+	Datum		action;
+
+	for (int i = 0; i < V_NATTS; i++)
+	{
+		int			fact = row_columns[i].fact;
+
+		nulls[i] = fact < 0 || fact_nulls[fact];
+		if (!nulls[i])
+			values[i] = facts[fact];
+	}
+	values[V_STAGE] = CStringGetTextDatum(stage_labels[stage]);
+	/* a prospect has no orders: counts and sums of none */
+	if (nulls[V_ORDERS])
+	{
+		values[V_ORDERS] = values[V_REFUNDS] = Int64GetDatum(0);
+		values[V_PURCHASE_DAYS] = Int32GetDatum(0);
+		values[V_MONETARY] = values[V_GROSS] = values[V_REFUNDED] =
+			DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
+		nulls[V_ORDERS] = nulls[V_REFUNDS] = nulls[V_PURCHASE_DAYS] = false;
+		nulls[V_MONETARY] = nulls[V_GROSS] = nulls[V_REFUNDED] = false;
+	}
+	action = map->stage_action[stage];
+	if (!nulls[V_R_SCORE] && !nulls[V_F_SCORE] && !nulls[V_M_SCORE])
+	{
+		int			r = DatumGetInt32(values[V_R_SCORE]) - 1;
+		int			f = DatumGetInt32(values[V_F_SCORE]) - 1;
+		int			m = DatumGetInt32(values[V_M_SCORE]) - 1;
+
+		values[V_SEGMENT] = map->segment[r][f][m];
+		nulls[V_SEGMENT] = values[V_SEGMENT] == (Datum) 0;
+		if (map->segment_action[r][f][m] != (Datum) 0)
+			action = map->segment_action[r][f][m];
+	}
+	values[V_RECOMMENDED_ACTION] = action;
+	nulls[V_RECOMMENDED_ACTION] = action == (Datum) 0;
+}
+
+/* What writing the changed rows works with. */
+typedef struct ChangesOutput
+{
+	const FactsOutput *facts;
+	SegmentMap	segments;
+	uint8		(*ntile)[METRIC_COUNT]; /* ntile scores, or NULL */
+	TupleDesc	desc;
+	Tuplestorestate *store;
+	int64		written;
+} ChangesOutput;
+
+/*
+ * Put a customer's row into the store if it is new or changed, or its key
+ * with a NULL stage if it is gone; count its move in *moves.
+ */
+static void
+customer_change(const Customer *customer, int64 i, ChangesOutput *out, Transitions moves)
+{
+	Datum		facts[F_NATTS];
+	bool		fact_nulls[F_NATTS];
+	Datum		values[V_NATTS];
+	bool		nulls[V_NATTS];
+	Stage		stage;
+	bytea	   *state = NULL;
+	uint64		state_fingerprint = customer->previous_state_fingerprint;
+
+	if (!customer_present(customer))
+	{
+		if (customer->previous_stage < 0)
+			return;
+		moves[customer->previous_stage + 1][0]++;
+		memset(nulls, true, sizeof(nulls));
+		values[V_CUSTOMER] = customer->key;
+		nulls[V_CUSTOMER] = false;
+		tuplestore_putvalues(out->store, out->desc, values, nulls);
+		out->written++;
+		return;
+	}
+	stage = fact_row(customer, out->facts, facts, fact_nulls);
+	moves[customer->previous_stage + 1][stage + 1]++;
+	if (out->ntile != NULL && out->ntile[i][0] > 0)
+		for (int m = 0; m < METRIC_COUNT; m++)
+		{
+			facts[F_R_SCORE + m] = Int32GetDatum(out->ntile[i][m]);
+			fact_nulls[F_R_SCORE + m] = false;
+		}
+	view_row(facts, fact_nulls, stage, &out->segments, values, nulls);
+	/* a summary kept from the previous row is that row's; one read now may differ */
+	if (customer->read && customer->state != NULL)
+	{
+		state = rfm_state_serialize(customer->state);
+		state_fingerprint = bytes_fingerprint(state);
+	}
+	if (customer->previous_stage >= 0 &&
+		state_fingerprint == customer->previous_state_fingerprint &&
+		row_fingerprint(out->desc, values, nulls, V_CUSTOMER + 1, V_SUMMARY_STATE) ==
+		customer->previous_fingerprint)
+		return;
+	if (state == NULL && customer->state != NULL)
+		state = rfm_state_serialize(customer->state);
+	nulls[V_SUMMARY_STATE] = state == NULL;
+	values[V_SUMMARY_STATE] = PointerGetDatum(state);
+	tuplestore_putvalues(out->store, out->desc, values, nulls);
+	out->written++;
+}
+
+/*
+ * The view's rows of checked settings that differ from its previous rows,
+ * into the set-returning call's tuplestore.
+ */
+static void
+changes_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	FactsOutput facts;
+	ChangesOutput out;
+	MemoryContext mcxt,
+				row_mcxt,
+				old;
+	Customer   *customers;
+	int64		n;
+	CustomerCounts counts;
+	Transitions moves = {{0}};
+	Oid			key_type = order_source_key_type(&settings->source);
+	int64		present = 0;
+
+	settings_check(settings);
+	facts_output_init(settings, &facts);
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		!(rsinfo->allowedModes & SFRM_Materialize) || rsinfo->expectedDesc == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("lifecycle._segment_view_changes must be called in FROM with a column definition list")));
+	check_row_desc(rsinfo->expectedDesc, key_type);
+
+	mcxt = AllocSetContextCreate(CurrentMemoryContext, "lifecycle view rows", ALLOCSET_DEFAULT_SIZES);
+	row_mcxt = AllocSetContextCreate(mcxt, "lifecycle view row", ALLOCSET_DEFAULT_SIZES);
+	memset(&out, 0, sizeof(out));
+	out.facts = &facts;
+	segment_map_read(settings->rule_set, &out.segments, mcxt);
+	customers = facts_compute(settings, &facts, mcxt, row_mcxt, &n, &counts);
+	if (facts.method == METHOD_NTILE)
+	{
+		out.ntile = MemoryContextAllocExtended(mcxt, Max(n, 1) * sizeof(*out.ntile), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		ntile_scores(customers, n, &facts, key_type, order_source_key_collation(&settings->source), out.ntile);
+	}
+	progress_phase(PHASE_WRITE, counts.rows, n);
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	out.desc = CreateTupleDescCopy(rsinfo->expectedDesc);
+	out.store = tuplestore_begin_heap(true, false, work_mem);
+	MemoryContextSwitchTo(old);
+	for (int64 i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		prefetch_ahead(customers, n, i);
+		old = MemoryContextSwitchTo(row_mcxt);
+		customer_change(&customers[i], i, &out, moves);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(row_mcxt);
+	}
+	progress_done(counts.rows);
+	for (int64 i = 0; i < n; i++)
+		present += customer_present(&customers[i]);
+	remember_facts(settings, &facts, &counts, present, out.written, moves);
+	rsinfo->setResult = out.store;
+	rsinfo->setDesc = out.desc;
+	rsinfo->returnMode = SFRM_Materialize;
+	MemoryContextDelete(mcxt);
+}
+
+/* The view's rows (<view>_data), or an error. */
+static Oid
+view_rows_relation(const char *view_name)
+{
+	RangeVar   *name = makeRangeVarFromNameList(string_to_qualified_name_list(view_name));
+
+	name->relname = psprintf("%s_data", name->relname);
+	return RangeVarGetRelid(name, NoLock, false);
+}
+
+PG_FUNCTION_INFO_V1(segment_view_changes);
+/*
+ * lifecycle._segment_view_changes(settings lifecycle.segment_views, as_of
+ * date, changed text[], guest_orders bigint): the rows of the view with
+ * that settings row, as of that day, that differ from its rows now, as the
+ * header says.  changed NULL: read every order; else the keys of the
+ * customers whose orders changed since (lifecycle.order_changes), and
+ * guest_orders the count of order rows without a customer, NULL to count
+ * them again.
+ */
+Datum
+segment_view_changes(PG_FUNCTION_ARGS)
+{
+	ViewSettings settings;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("segment view settings not found"),
+				 errdetail("lifecycle.segment_views has no row for this view that the current role may read."),
+				 errhint("Only the view's owner (or a member of its role) refreshes it.")));
+	settings_from_row(PG_GETARG_HEAPTUPLEHEADER(0), &settings);
+	settings.source.as_of = DatumGetDateADT(required_arg(fcinfo, 1, "as_of", NULL));
+	settings.source.previous = view_rows_relation(settings.view_name);
+	settings.source.previous_columns = previous_columns_sql(&settings.source.previous_stage);
+	settings.source.changed = PG_ARGISNULL(2) ? NULL : PG_GETARG_ARRAYTYPE_P(2);
+	settings.source.known_guests = PG_ARGISNULL(3) ? -1 : PG_GETARG_INT64(3);
+	settings.source.log_view = settings.incremental ? settings.view_name : NULL;
+	changes_rows(fcinfo, &settings);
+	return (Datum) 0;
+}

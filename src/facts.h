@@ -1,0 +1,91 @@
+/*
+ * facts.h
+ *	  Every customer's facts from an orders relation (facts.c): what the
+ *	  segment view's rows are made of (changes.c).
+ */
+#ifndef LIFECYCLE_FACTS_H
+#define LIFECYCLE_FACTS_H
+
+#include "postgres.h"
+
+#include "breaks.h"
+#include "customers.h"
+#include "models.h"
+#include "settings.h"
+#include "stage.h"
+
+/* The result columns, in order. */
+enum
+{
+	F_CUSTOMER,
+	F_FIRST_PURCHASE,
+	F_LAST_PURCHASE,
+	F_PREVIOUS_PURCHASE,
+	F_ORDERS,
+	F_PURCHASE_DAYS,
+	F_MONETARY,
+	F_GROSS,
+	F_REFUNDS,
+	F_REFUNDED,
+	F_DAYS_SINCE_LAST_ORDER,
+	F_TENURE_DAYS,
+	F_MEAN_INTERVAL_DAYS,
+	F_AOV,
+	F_BTYD_FREQUENCY,
+	F_BTYD_RECENCY,
+	F_BTYD_T,
+	F_BTYD_MONETARY_VALUE,
+	F_STAGE,
+	F_FREQUENCY,
+	F_R_SCORE,
+	F_F_SCORE,
+	F_M_SCORE,
+	F_P_ALIVE,
+	F_EXPECTED_PURCHASES,
+	F_EXPECTED_SPEND,
+	F_CLV,
+	F_STAGE_SINCE,
+	F_STAGE_REASON,
+	F_EXPECTED_NEXT_ORDER,
+	F_NATTS
+};
+
+/*
+ * Customers by stage in the view's previous contents (row 0: not there) and
+ * stage now (column 0: no longer there).
+ */
+typedef int64 Transitions[STAGE_COUNT + 1][STAGE_COUNT + 1];
+
+/* What every result row is computed with. */
+typedef struct FactsOutput
+{
+	DateADT		as_of;
+	int			unit_days;
+	StagePolicy policy;
+	Datum		stages[STAGE_COUNT];	/* the stage enum's values */
+	bool		by_orders;		/* frequency is orders, not purchase days */
+	BreaksMethod method;
+	bool		scored[METRIC_COUNT];	/* the metric has breaks */
+	double		breaks[METRIC_COUNT][BREAKS_PER_METRIC];
+	bool		models;			/* fit and predict with the purchase models */
+	bool		purchases_usable;	/* BG/NBD fit converged */
+	bool		spend_usable;	/* Gamma-Gamma converged with a finite mean (q > 1) */
+	ModelFit	purchases;
+	ModelFit	spend;
+	double		horizon;		/* prediction horizon, in the BTYD unit */
+	int32		clv_periods;
+	double		clv_period_length;	/* in the BTYD unit */
+	double		clv_discount_rate;
+} FactsOutput;
+
+extern const char *fact_column_name(int column);
+extern Oid	fact_column_type(int column);
+extern const char *fact_column_comment(int column);
+extern void facts_output_init(const ViewSettings *settings, FactsOutput *out);
+extern Customer *facts_compute(const ViewSettings *settings, FactsOutput *out, MemoryContext mcxt,
+							   MemoryContext row_mcxt, int64 *count, CustomerCounts *counts);
+extern Stage fact_row(const Customer *customer, const FactsOutput *out, Datum *values, bool *nulls);
+extern void remember_facts(const ViewSettings *settings, const FactsOutput *out, const CustomerCounts *counts,
+						   int64 customers, int64 written, Transitions moves);
+
+#endif
