@@ -652,7 +652,7 @@ SELECT d.%2$I, a.as_of, d.stage, d.stage_since, a.as_of - d.stage_since AS days_
              WHEN d.p_alive IS NOT NULL THEN 'high' END)::varchar AS churn_risk,
        d.expected_purchases, d.expected_next_order, d.expected_spend, d.clv
   FROM %3$s d, %1$s a
- WHERE %4$L::pg_catalog.regclass IS NOT NULL AND %5$L::pg_catalog.regclass IS NOT DISTINCT FROM %5$L$q$,
+ WHERE pg_catalog.num_nulls(%4$L::pg_catalog.regclass, %5$L::pg_catalog.regclass) < 3$q$,
     lifecycle._last_run_sql(settings.view_name), settings.customer_column, lifecycle._data_name(settings.view_name),
     settings.orders::text, settings.customers::text);
 END;

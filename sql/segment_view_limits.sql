@@ -40,8 +40,9 @@ SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type
         OR a.atttypid NOT IN ('bigint'::regtype, 'integer'::regtype, 'numeric'::regtype, 'date'::regtype,
                               'character varying'::regtype, 'double precision'::regtype))
  ORDER BY 1, 2;
+-- (and the rows' table, which BI tools do not read: every column commented too)
 SELECT count(*) AS commented_columns FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
- WHERE c.relnamespace = 'limits'::regnamespace AND c.relname LIKE 'zoned_cet%' AND c.relkind IN ('v', 'm')
+ WHERE c.relnamespace = 'limits'::regnamespace AND c.relname LIKE 'zoned_cet%' AND c.relkind IN ('v', 'm', 'r')
    AND col_description(c.oid, a.attnum) IS NOT NULL;
 -- A timestamptz domain is a timestamptz.
 CREATE DOMAIN order_time AS timestamptz CHECK (VALUE > '2000-01-01');

@@ -153,11 +153,14 @@ order_day(const FactsScan *scan, Datum time)
 	}
 }
 
-/* A new entry of the customers' table, for a key (copied). */
+/* A new entry of the customers' table, for a key (copied into the scan's memory). */
 static void
 entry_init(FactsScan *scan, CustomerEntry *entry, Datum key)
 {
+	MemoryContext old = MemoryContextSwitchTo(scan->mcxt);
+
 	entry->key = datumCopy(key, scan->key.byval, scan->key.len);
+	MemoryContextSwitchTo(old);
 	entry->state = NULL;
 	entry->previous_stage = -1;
 	entry->listed = entry->read = entry->future = false;

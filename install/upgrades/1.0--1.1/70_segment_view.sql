@@ -34,25 +34,69 @@ COMMENT ON COLUMN lifecycle.segment_views.owner IS 'The role that owns the view:
 ALTER TABLE lifecycle.refresh_runs
   ADD COLUMN rows_read bigint, ADD COLUMN read_time interval, ADD COLUMN score_time interval,
   ADD COLUMN fit_time interval, ADD COLUMN write_time interval, ADD COLUMN refresh_time interval,
-  ADD COLUMN history_time interval, ADD COLUMN btyd_unit_days integer, ADD COLUMN time_zone text;
+  ADD COLUMN history_time interval, ADD COLUMN btyd_unit_days integer, ADD COLUMN time_zone text,
+  ADD COLUMN rows_written bigint, ADD COLUMN full_read boolean;
 COMMENT ON COLUMN lifecycle.refresh_runs.rows_read IS 'Order rows the refresh read';
 COMMENT ON COLUMN lifecycle.refresh_runs.read_time IS 'Phase time: reading the order rows into per-customer summaries';
 COMMENT ON COLUMN lifecycle.refresh_runs.score_time IS 'Phase time: computing the score breaks';
 COMMENT ON COLUMN lifecycle.refresh_runs.fit_time IS 'Phase time: fitting the purchase models (models on)';
 COMMENT ON COLUMN lifecycle.refresh_runs.write_time IS 'Phase time: computing and writing one row per customer';
-COMMENT ON COLUMN lifecycle.refresh_runs.refresh_time IS 'Phase time: the whole REFRESH (the phases above, then updating the view''s rows)';
+COMMENT ON COLUMN lifecycle.refresh_runs.refresh_time IS 'Phase time: the whole refresh of the view''s rows (the phases above, then writing the rows that changed)';
 COMMENT ON COLUMN lifecycle.refresh_runs.history_time IS 'Phase time: recording the counts, history and transitions';
 COMMENT ON COLUMN lifecycle.refresh_runs.btyd_unit_days IS 'Days in the BTYD unit the refresh computed with (1 or 7): the view reads it with as_of';
 COMMENT ON COLUMN lifecycle.refresh_runs.time_zone IS 'The zone whose days the refresh counted: the companion views read it';
+COMMENT ON COLUMN lifecycle.refresh_runs.rows_written IS 'Rows of the view the refresh wrote: customers new, changed or gone';
+COMMENT ON COLUMN lifecycle.refresh_runs.full_read IS 'Whether the refresh read every order (else only the orders of the customers whose orders changed)';
+ALTER TABLE lifecycle.segment_views ADD COLUMN incremental boolean NOT NULL DEFAULT false;
+COMMENT ON COLUMN lifecycle.segment_views.incremental IS 'Triggers on the orders log which customers'' orders change (lifecycle.order_changes), so that a refresh reads only their orders; set by create_segment_view';
+
+-- Which customers' orders changed since a view's last refresh, logged by
+-- triggers on its orders (lifecycle._log_order_changes): the next refresh
+-- reads only their orders and keeps the others' summaries.  customer NULL:
+-- orders without a customer changed; truncated: every order went.  Anyone
+-- who writes the orders writes here (the triggers run as them); an entry
+-- only makes a refresh read a customer's orders again, so a false one costs
+-- time, never a wrong row.  Only a view's owner reads and removes them.
+CREATE TABLE lifecycle.order_changes (
+  view_name text NOT NULL,
+  customer  text,
+  truncated boolean NOT NULL DEFAULT false,
+  logged_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+CREATE INDEX ON lifecycle.order_changes (view_name);
+SELECT pg_catalog.pg_extension_config_dump('lifecycle.order_changes', '');
+COMMENT ON TABLE lifecycle.order_changes IS
+  'Customers whose orders changed since their segment view''s last refresh (logged by triggers on the orders; read and removed by the refresh)';
+COMMENT ON COLUMN lifecycle.order_changes.view_name IS 'The segment view';
+COMMENT ON COLUMN lifecycle.order_changes.customer IS 'The customer key, as text; NULL: order rows without a customer changed';
+COMMENT ON COLUMN lifecycle.order_changes.truncated IS 'The orders were truncated: the next refresh reads every order';
+COMMENT ON COLUMN lifecycle.order_changes.logged_at IS 'When the change was logged';
+
 DROP TABLE lifecycle.stage_snapshots;
 DROP FUNCTION lifecycle._qualified_view_name(text, regclass);
 DROP FUNCTION lifecycle._record_refresh(bigint);
 
-CREATE FUNCTION lifecycle._customer_facts(settings lifecycle.segment_views, as_of date)
-  RETURNS SETOF record LANGUAGE c STABLE PARALLEL UNSAFE
-  AS 'MODULE_PATHNAME', 'view_facts';
-COMMENT ON FUNCTION lifecycle._customer_facts(lifecycle.segment_views, date) IS
-  'Internal: one row of summary facts, derived values, stage, scores and predictions per customer of a segment view, computed with its settings row';
+-- The columns of a segment view's rows, <view>_data (src/changes.c, where
+-- they are defined once): the table's columns, the refresh's column
+-- definition list and the view's column comments.
+CREATE FUNCTION lifecycle._row_columns() RETURNS TABLE (name text, type text, comment text)
+  LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 29
+  AS 'MODULE_PATHNAME', 'row_columns_sql';
+COMMENT ON FUNCTION lifecycle._row_columns() IS
+  'Internal: the columns of a segment view''s rows (<view>_data) in order, with their types (NULL: the customer key''s) and comments';
+
+-- The rows of a segment view that its refresh writes (src/changes.c):
+-- those of customers new, changed or (with a NULL stage) gone since its
+-- rows were last written.  changed NULL: every order is read; else only
+-- those of the customers listed (lifecycle.order_changes), the others'
+-- summaries are their rows' summary_state.
+CREATE FUNCTION lifecycle._segment_view_changes(settings lifecycle.segment_views, as_of date, changed text[],
+                                                guest_orders bigint)
+  RETURNS SETOF record LANGUAGE c VOLATILE PARALLEL UNSAFE
+  AS 'MODULE_PATHNAME', 'segment_view_changes';
+COMMENT ON FUNCTION lifecycle._segment_view_changes(lifecycle.segment_views, date, text[], bigint) IS
+  'Internal: the rows of a segment view that differ from its rows now (new, changed, or gone with a NULL stage), computed with its settings row';
+
 
 -- What the last computation of a view's facts in this backend made
 -- (src/facts.c): its fits, so that a refresh records the fits it predicted
@@ -60,11 +104,11 @@ COMMENT ON FUNCTION lifecycle._customer_facts(lifecycle.segment_views, date) IS
 CREATE FUNCTION lifecycle._last_facts(view_name text)
   RETURNS TABLE (purchases lifecycle.bgnbd, spend lifecycle.gammagamma, customers bigint, guest_orders bigint,
                  rows_read bigint, btyd_unit_days integer, read_time interval, score_time interval,
-                 fit_time interval, write_time interval)
+                 fit_time interval, write_time interval, rows_written bigint)
   LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE ROWS 1
   AS 'MODULE_PATHNAME', 'last_facts_sql';
 COMMENT ON FUNCTION lifecycle._last_facts(text) IS
-  'Internal: the fits, customers, guest order rows, rows read and phase times of the last computation of a segment view''s facts in this backend';
+  'Internal: the fits, customers, guest order rows, rows read, phase times and rows written of the last computation of a segment view''s facts in this backend';
 
 CREATE FUNCTION lifecycle._last_transitions(view_name text)
   RETURNS TABLE (from_stage text, to_stage text, customers bigint)
@@ -72,21 +116,6 @@ CREATE FUNCTION lifecycle._last_transitions(view_name text)
   AS 'MODULE_PATHNAME', 'last_transitions_sql';
 COMMENT ON FUNCTION lifecycle._last_transitions(text) IS
   'Internal: customers by stage before and after the last computation of a segment view''s facts in this backend (NULL: new to or gone from the view)';
-
--- Whether a segment view computes its facts with its settings row (made
--- under 1.1 or later), and so counts its own transitions.
-CREATE FUNCTION lifecycle._counts_own_transitions(view regclass) RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT EXISTS (SELECT FROM pg_catalog.pg_depend d
-                   JOIN pg_catalog.pg_rewrite w ON w.oid OPERATOR(pg_catalog.=) d.objid
-                  WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
-                    AND w.ev_class OPERATOR(pg_catalog.=) _counts_own_transitions.view
-                    AND d.refobjid OPERATOR(pg_catalog.=)
-                        'lifecycle._customer_facts(lifecycle.segment_views, date)'::pg_catalog.regprocedure);
-END;
-COMMENT ON FUNCTION lifecycle._counts_own_transitions(regclass) IS
-  'Internal: whether a segment view''s facts function counts its transitions (views made since 1.1)';
 
 -- The one validator of a settings row (src/settings.c), run on every INSERT
 -- and UPDATE of lifecycle.segment_views and again at every refresh.
@@ -185,6 +214,10 @@ CREATE POLICY model_history_owner ON lifecycle.model_history
   USING (lifecycle._owns_run(run_id)) WITH CHECK (lifecycle._owns_run(run_id));
 CREATE POLICY model_history_reader ON lifecycle.model_history FOR SELECT USING (lifecycle._reads_run(run_id));
 
+ALTER TABLE lifecycle.order_changes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY order_changes_owner ON lifecycle.order_changes USING (lifecycle._owns_view(view_name));
+CREATE POLICY order_changes_writer ON lifecycle.order_changes FOR INSERT WITH CHECK (true);
+
 GRANT SELECT, INSERT, DELETE ON lifecycle.segment_views TO PUBLIC;
 GRANT UPDATE (time_zone, as_of, active_days, dormant_days, churn_days, cadence_factor, cadence_min_days,
               score_method, frequency_basis, rule_set, btyd_unit, models, prediction_days, clv_periods,
@@ -193,6 +226,7 @@ GRANT UPDATE (time_zone, as_of, active_days, dormant_days, churn_days, cadence_f
 GRANT SELECT, INSERT, UPDATE, DELETE ON lifecycle.refresh_runs, lifecycle.stage_history,
   lifecycle.segment_history, lifecycle.transition_history, lifecycle.model_history TO PUBLIC;
 GRANT USAGE ON SEQUENCE lifecycle.refresh_run_id TO PUBLIC;
+GRANT SELECT, INSERT, DELETE ON lifecycle.order_changes TO PUBLIC;
 
 CREATE FUNCTION lifecycle._facts_columns() RETURNS TABLE (name text, type text, comment text)
   LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 27
@@ -208,7 +242,7 @@ BEGIN ATOMIC
     FROM (SELECT pg_catalog.parse_ident(view_name) AS p) q;
 END;
 COMMENT ON FUNCTION lifecycle._data_name(text) IS
-  'Internal: the name of the materialized view that holds a segment view''s rows';
+  'Internal: the name of the table that holds a segment view''s rows';
 
 -- What a refresh refreshes: <view>_data, or the view itself for views made
 -- under 1.0 (a materialized view of every column).
@@ -220,88 +254,210 @@ BEGIN ATOMIC
     FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(_storage.view_name);
 END;
 COMMENT ON FUNCTION lifecycle._storage(text) IS
-  'Internal: the materialized view a segment view''s refresh refreshes';
+  'Internal: the relation a segment view''s refresh writes (its rows, or the materialized view made under 1.0)';
 
-CREATE OR REPLACE FUNCTION lifecycle._segment_view_query(settings lifecycle.segment_views) RETURNS text
+DROP FUNCTION lifecycle._segment_view_query(lifecycle.segment_views);
+
+-- The table of a segment view's rows: the columns of lifecycle._row_columns
+-- (the key named as in the orders), the key as primary key, and an index of
+-- the rows a refresh marks gone (a NULL stage) before it deletes them.
+CREATE FUNCTION lifecycle._create_rows_table(settings lifecycle.segment_views) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  key_type regtype := lifecycle._column_type(settings.orders, settings.customer_column);
+  data text := lifecycle._data_name(settings.view_name);
+  columns text;
+BEGIN
+  SELECT string_agg(format('%I %s', CASE WHEN c.type IS NULL THEN settings.customer_column ELSE c.name END,
+                           coalesce(c.type, key_type::text)), ', ')
+    INTO columns FROM lifecycle._row_columns() c;
+  EXECUTE format('CREATE TABLE %s (%s, PRIMARY KEY (%I))', data, columns, settings.customer_column);
+  EXECUTE format('CREATE INDEX ON %s (%I) WHERE stage IS NULL', data, settings.customer_column);
+  EXECUTE format('COMMENT ON TABLE %s IS %L', data,
+    format('The rows of the segment view %s without its as-of columns, written by its refresh; read %s instead',
+           settings.view_name, settings.view_name));
+END $$;
+COMMENT ON FUNCTION lifecycle._create_rows_table(lifecycle.segment_views) IS
+  'Internal: create the table of a segment view''s rows (<view>_data)';
+
+-- The statement that writes a segment view's rows that changed
+-- (lifecycle._segment_view_changes with $1 as_of, $2 the changed customers,
+-- $3 the guest orders), by key; the rows of customers gone get a NULL
+-- stage, for lifecycle._write_rows to delete.
+CREATE FUNCTION lifecycle._segment_view_write_sql(settings lifecycle.segment_views) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   key_type regtype := lifecycle._column_type(settings.orders, settings.customer_column);
-  facts_columns text;
+  columns text;
+  updates text;
 BEGIN
-  SELECT string_agg(format('%I %s', c.name, coalesce(c.type, key_type::text)), ', ')
-    INTO facts_columns FROM lifecycle._facts_columns() c;
-  -- The facts function reads the settings row by name and checks it at each
-  -- refresh.  The relations are regclass constants too, so that the view
-  -- depends on them: dropping the orders takes CASCADE, and takes the view.
+  SELECT string_agg(format('%I %s', c.name, coalesce(c.type, key_type::text)), ', '),
+         string_agg(format('%1$I = excluded.%1$I', c.name), ', ') FILTER (WHERE c.type IS NOT NULL)
+    INTO columns, updates FROM lifecycle._row_columns() c;
+  -- the settings row as the refreshing role may read it: NULL (an error in
+  -- the function) if it may not
   RETURN format($q$
 WITH settings AS MATERIALIZED (
-  -- the view's settings row, NULL (an error in the facts function) if the
-  -- refreshing role may not read it
-  SELECT v AS row, v.score_method, v.rule_set,
-         coalesce(v.as_of, lifecycle.local_day(now(), v.time_zone)) AS as_of_day
-    FROM (SELECT) one
-    LEFT JOIN lifecycle.segment_views v
-           ON v.view_name = %1$L AND v.orders = %4$L::regclass
-          AND v.customers IS NOT DISTINCT FROM %5$L::regclass
-),
--- Not materialized: each branch of "scored" below reads it, but only the
--- branch of the view's score method runs, so the facts are computed once.
-base AS NOT MATERIALIZED (
-  SELECT f.*
-    FROM settings s, lifecycle._customer_facts(s.row, s.as_of_day)
-           AS f(%2$s)
-),
--- quantile and rfm_r scores come with the facts; ntile ranks with windows
-scored AS (
-  SELECT b.*, b.r_score AS r, b.f_score AS f, b.m_score AS m
-    FROM base b
-   WHERE (SELECT score_method FROM settings) <> 'ntile'
-  UNION ALL
-  SELECT b.*,
-         CASE WHEN b.days_since_last_order IS NOT NULL THEN
-           ntile(5) OVER (PARTITION BY b.days_since_last_order IS NULL
-                          ORDER BY b.days_since_last_order DESC, b.customer) END,
-         CASE WHEN b.days_since_last_order IS NOT NULL THEN
-           ntile(5) OVER (PARTITION BY b.days_since_last_order IS NULL ORDER BY b.frequency, b.customer) END,
-         CASE WHEN b.days_since_last_order IS NOT NULL THEN
-           ntile(5) OVER (PARTITION BY b.days_since_last_order IS NULL ORDER BY b.monetary, b.customer) END
-    FROM base b
-   WHERE (SELECT score_method FROM settings) = 'ntile'
-),
-segments AS (
-  SELECT sm.* FROM settings s, lifecycle.segment_map(s.rule_set) sm
-),
--- as the owner refreshing sees them: its own actions before the shipped ones
-actions AS (
-  SELECT am.* FROM settings s, lifecycle.action_map(s.rule_set) am
+  SELECT v AS row FROM (SELECT) one LEFT JOIN lifecycle.segment_views v ON v.view_name = %1$L
 )
-SELECT c.customer AS %3$I,
-       c.stage::varchar AS stage,
-       g.segment::varchar AS segment,
-       c.r AS r_score, c.f AS f_score, c.m AS m_score,
-       c.first_purchase, c.last_purchase, c.previous_purchase,
-       coalesce(c.orders, 0) AS orders,
-       coalesce(c.purchase_days, 0) AS purchase_days,
-       coalesce(c.monetary, 0) AS monetary,
-       coalesce(c.gross, 0) AS gross,
-       coalesce(c.refunds, 0) AS refunds,
-       coalesce(c.refunded, 0) AS refunded,
-       c.mean_interval_days,
-       c.aov,
-       c.btyd_frequency, c.btyd_recency, c.btyd_monetary_value,
-       c.p_alive, c.expected_purchases, c.expected_spend, c.clv,
-       coalesce(sa.action, st.action)::varchar AS recommended_action,
-       c.stage_since, c.stage_reason::varchar AS stage_reason, c.expected_next_order
-  FROM scored c
- CROSS JOIN settings s
-  LEFT JOIN segments g ON g.r = c.r AND g.f = c.f AND g.m = c.m
-  LEFT JOIN actions sa ON sa.kind = 'segment' AND sa.name = g.segment
-  LEFT JOIN actions st ON st.kind = 'stage' AND st.name = c.stage::text
-$q$, settings.view_name, facts_columns, settings.customer_column, settings.orders::text,
-    settings.customers::text);
+INSERT INTO %2$s AS d
+SELECT f.* FROM settings s, lifecycle._segment_view_changes(s.row, $1, $2, $3) AS f(%3$s)
+ON CONFLICT (%4$I) DO UPDATE SET %5$s$q$,
+    settings.view_name, lifecycle._data_name(settings.view_name), columns, settings.customer_column, updates);
 END $$;
-COMMENT ON FUNCTION lifecycle._segment_view_query(lifecycle.segment_views) IS
-  'Internal: the query a segment view''s rows (<view>_data) materialize: the columns that do not move with the as-of day';
+COMMENT ON FUNCTION lifecycle._segment_view_write_sql(lifecycle.segment_views) IS
+  'Internal: the statement that writes the rows of a segment view that changed';
+
+-- The names of the triggers that log changes to a view's orders.
+CREATE FUNCTION lifecycle._order_trigger_names(view_name text) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+BEGIN ATOMIC
+  SELECT ARRAY(SELECT pg_catalog.format('lifecycle_%s_%s', pg_catalog.left(pg_catalog.md5(view_name), 12), e)
+                 FROM unnest(ARRAY['insert', 'update', 'delete', 'truncate']) e);
+END;
+COMMENT ON FUNCTION lifecycle._order_trigger_names(text) IS
+  'Internal: the names of the triggers that log changes to a segment view''s orders (insert, update, delete, truncate)';
+
+-- Log which customers' orders a statement changed (the trigger's arguments:
+-- view name, then the orders' customer, time and amount columns).  An
+-- update logs only the customers of rows whose customer, time or amount
+-- changed.
+CREATE FUNCTION lifecycle._log_order_changes() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  columns text := format('%I, %I, %I', TG_ARGV[1], TG_ARGV[2], TG_ARGV[3]);
+BEGIN
+  IF TG_OP = 'TRUNCATE' THEN
+    INSERT INTO lifecycle.order_changes (view_name, truncated) VALUES (TG_ARGV[0], true);
+  ELSIF TG_OP = 'INSERT' THEN
+    EXECUTE format('INSERT INTO lifecycle.order_changes (view_name, customer)
+                    SELECT DISTINCT $1, n.%I::text FROM lifecycle_new n', TG_ARGV[1]) USING TG_ARGV[0];
+  ELSIF TG_OP = 'DELETE' THEN
+    EXECUTE format('INSERT INTO lifecycle.order_changes (view_name, customer)
+                    SELECT DISTINCT $1, o.%I::text FROM lifecycle_old o', TG_ARGV[1]) USING TG_ARGV[0];
+  ELSE
+    EXECUTE format('INSERT INTO lifecycle.order_changes (view_name, customer)
+                    SELECT DISTINCT $1, c.k::text
+                      FROM ((SELECT %1$s FROM lifecycle_old EXCEPT ALL SELECT %1$s FROM lifecycle_new)
+                            UNION ALL
+                            (SELECT %1$s FROM lifecycle_new EXCEPT ALL SELECT %1$s FROM lifecycle_old)) c(k)',
+                   columns) USING TG_ARGV[0];
+  END IF;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION lifecycle._log_order_changes() IS
+  'Trigger: log the customers whose orders a statement changed, for the next refresh of a segment view';
+
+-- Create the triggers that log changes to a view's orders, if the caller
+-- owns them and they are a table; whether it did.  ENABLE ALWAYS: they fire
+-- on logical replication subscribers too.
+CREATE FUNCTION lifecycle._create_order_triggers(view_name text, orders regclass, customer_column name,
+                                                 time_column name, amount_column name) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  names text[] := lifecycle._order_trigger_names(view_name);
+  args text := format('%L, %L, %L, %L', view_name, customer_column, time_column, amount_column);
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = orders AND c.relkind IN ('r', 'p')
+                    AND pg_has_role(c.relowner, 'USAGE')) THEN
+    RAISE NOTICE 'each refresh of % reads every order', view_name
+      USING DETAIL = format('Only the owner of %s, a table, can log which customers'' orders change.', orders);
+    RETURN false;
+  END IF;
+  EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS lifecycle_new
+                  FOR EACH STATEMENT EXECUTE FUNCTION lifecycle._log_order_changes(%s)', names[1], orders, args);
+  EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING OLD TABLE AS lifecycle_old NEW TABLE AS lifecycle_new
+                  FOR EACH STATEMENT EXECUTE FUNCTION lifecycle._log_order_changes(%s)', names[2], orders, args);
+  EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS lifecycle_old
+                  FOR EACH STATEMENT EXECUTE FUNCTION lifecycle._log_order_changes(%s)', names[3], orders, args);
+  EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s
+                  FOR EACH STATEMENT EXECUTE FUNCTION lifecycle._log_order_changes(%s)', names[4], orders, args);
+  FOR i IN 1 .. 4 LOOP
+    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', orders, names[i]);
+  END LOOP;
+  RETURN true;
+END $$;
+COMMENT ON FUNCTION lifecycle._create_order_triggers(text, regclass, name, name, name) IS
+  'Internal: create the triggers that log changes to a segment view''s orders, if the caller owns the table';
+
+-- Whether all four triggers that log changes to a view's orders are there
+-- and enabled.
+CREATE FUNCTION lifecycle._logs_order_changes(settings lifecycle.segment_views) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT pg_catalog.count(*) OPERATOR(pg_catalog.=) 4
+    FROM pg_catalog.pg_trigger t
+   WHERE t.tgrelid OPERATOR(pg_catalog.=) settings.orders
+     AND t.tgname OPERATOR(pg_catalog.=) ANY (lifecycle._order_trigger_names(settings.view_name))
+     AND t.tgfoid OPERATOR(pg_catalog.=) 'lifecycle._log_order_changes()'::pg_catalog.regprocedure
+     AND t.tgenabled OPERATOR(pg_catalog.=) 'A';
+END;
+COMMENT ON FUNCTION lifecycle._logs_order_changes(lifecycle.segment_views) IS
+  'Internal: whether the triggers that log changes to a segment view''s orders are there and enabled';
+
+-- Drop the triggers that log changes to a view's orders, if they are there
+-- (a warning if the caller may not).
+CREATE FUNCTION lifecycle._drop_order_triggers(view_name text, orders oid) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  name text;
+BEGIN
+  FOR name IN SELECT t.tgname FROM pg_trigger t
+               WHERE t.tgrelid = orders AND t.tgname = ANY (lifecycle._order_trigger_names(view_name)) LOOP
+    BEGIN
+      EXECUTE format('DROP TRIGGER %I ON %s', name, orders::regclass);
+    EXCEPTION WHEN insufficient_privilege THEN
+      RAISE WARNING 'trigger % on % was left', name, orders::regclass
+        USING DETAIL = 'Only the owner of the orders can drop it; it logs changes for a segment view that is gone.';
+    END;
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION lifecycle._drop_order_triggers(text, oid) IS
+  'Internal: drop the triggers that log changes to a segment view''s orders';
+
+-- Write a segment view's rows as of its as-of day (today in its zone unless
+-- fixed): only the orders of the customers logged as changed since the last
+-- refresh are read, or every order when full_read is asked for, the changes are
+-- not logged (or the triggers are gone), the zone changed, the as-of day
+-- went back, the orders were truncated or a quarter of the customers
+-- changed.  Returns whether every order was read.
+CREATE FUNCTION lifecycle._write_rows(settings lifecycle.segment_views, full_read boolean) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  day date := coalesce(settings.as_of, lifecycle.local_day(now(), settings.time_zone));
+  last lifecycle.refresh_runs;
+  logged boolean := lifecycle._logs_order_changes(settings);
+  changed text[];
+  guests_changed boolean;
+  truncated boolean;
+  read_all boolean;
+BEGIN
+  SELECT r.* INTO last FROM lifecycle.refresh_runs r
+   WHERE r.view_name = settings.view_name AND r.outcome = 'succeeded' ORDER BY r.run_id DESC LIMIT 1;
+  -- taken before any order is read: a change logged later is read by this
+  -- refresh or stays for the next
+  WITH claimed AS (DELETE FROM lifecycle.order_changes c WHERE c.view_name = settings.view_name
+                   RETURNING c.customer, c.truncated)
+  SELECT array_agg(DISTINCT c.customer) FILTER (WHERE c.customer IS NOT NULL),
+         coalesce(bool_or(c.customer IS NULL AND NOT c.truncated), false), coalesce(bool_or(c.truncated), false)
+    INTO changed, guests_changed, truncated FROM claimed c;
+  IF settings.incremental AND NOT logged THEN
+    RAISE WARNING 'the triggers that log changes to the orders of % are missing or disabled', settings.view_name
+      USING DETAIL = 'This refresh reads every order.',
+            HINT = 'Create the view again (lifecycle.create_segment_view) to restore them.';
+  END IF;
+  read_all := full_read OR NOT settings.incremental OR NOT logged OR last.run_id IS NULL
+              OR last.time_zone IS DISTINCT FROM settings.time_zone OR last.as_of > day OR truncated
+              OR coalesce(cardinality(changed), 0) > last.customers / 4;
+  EXECUTE lifecycle._segment_view_write_sql(settings)
+    USING day, CASE WHEN NOT read_all THEN coalesce(changed, '{}') END,
+          CASE WHEN NOT read_all AND NOT guests_changed THEN last.guest_orders END;
+  EXECUTE format('DELETE FROM %s WHERE stage IS NULL', lifecycle._data_name(settings.view_name));
+  RETURN read_all;
+END $$;
+COMMENT ON FUNCTION lifecycle._write_rows(lifecycle.segment_views, boolean) IS
+  'Internal: write the rows of a segment view that changed; whether every order was read';
+
 
 -- The last successful refresh of a segment view (as_of, btyd_unit_days,
 -- time_zone), as SQL text for the view and its companions: whoever may read
@@ -338,8 +494,10 @@ SELECT d.%2$I, a.as_of, d.stage, d.stage_since, a.as_of - d.stage_since AS days_
        (CASE WHEN d.p_alive >= 0.8 THEN 'low' WHEN d.p_alive >= 0.5 THEN 'medium'
              WHEN d.p_alive IS NOT NULL THEN 'high' END)::varchar AS churn_risk,
        d.expected_purchases, d.expected_next_order, d.expected_spend, d.clv
-  FROM %3$s d, %1$s a$q$,
-    lifecycle._last_run_sql(settings.view_name), settings.customer_column, lifecycle._data_name(settings.view_name));
+  FROM %3$s d, %1$s a
+ WHERE pg_catalog.num_nulls(%4$L::pg_catalog.regclass, %5$L::pg_catalog.regclass) < 3$q$,
+    lifecycle._last_run_sql(settings.view_name), settings.customer_column, lifecycle._data_name(settings.view_name),
+    settings.orders::text, settings.customers::text);
 END;
 COMMENT ON FUNCTION lifecycle._segment_view_select(lifecycle.segment_views) IS
   'Internal: the query of a segment view over its rows and the as-of day of its last successful refresh';
@@ -512,7 +670,8 @@ END $$;
 COMMENT ON FUNCTION lifecycle._create_companions(lifecycle.segment_views) IS
   'Internal: create the BI companion views of a segment view';
 
-CREATE FUNCTION lifecycle._record_refresh(run bigint, previous regclass, refresh_time interval) RETURNS void
+CREATE FUNCTION lifecycle._record_refresh(run bigint, previous regclass, refresh_time interval, full_read boolean)
+  RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   r lifecycle.refresh_runs;
@@ -577,10 +736,11 @@ BEGIN
          rows_read = facts.rows_read, read_time = facts.read_time, score_time = facts.score_time,
          fit_time = facts.fit_time, write_time = facts.write_time,
          refresh_time = _record_refresh.refresh_time, history_time = clock_timestamp() - started,
-         btyd_unit_days = facts.btyd_unit_days, time_zone = v.time_zone
+         btyd_unit_days = facts.btyd_unit_days, time_zone = v.time_zone, rows_written = facts.rows_written,
+         full_read = _record_refresh.full_read
    WHERE u.run_id = run;
 END $$;
-COMMENT ON FUNCTION lifecycle._record_refresh(bigint, regclass, interval) IS
+COMMENT ON FUNCTION lifecycle._record_refresh(bigint, regclass, interval, boolean) IS
   'Internal: record the counts, history and transitions of a finished build or refresh';
 
 CREATE OR REPLACE FUNCTION lifecycle._comment_view(settings lifecycle.segment_views) RETURNS void
@@ -592,23 +752,24 @@ BEGIN
   EXECUTE format('COMMENT ON VIEW %s IS %L', settings.view_name,
     format('lifecycle segment view over %s: one row per customer, refreshed by CALL lifecycle.refresh_segment_view(%L)',
            settings.orders, settings.view_name));
-  EXECUTE format('COMMENT ON MATERIALIZED VIEW %s IS %L', data,
-    format('The rows of the segment view %s without its as-of columns; read %s instead', settings.view_name,
-           settings.view_name));
-  -- the facts' own comments for the columns the view and its rows pass on
-  FOR c IN SELECT settings.customer_column AS col, 'Customer key' AS text
+  -- the rows' own comments (lifecycle._row_columns), and those of the
+  -- columns the view adds
+  FOR c IN SELECT CASE WHEN r.type IS NULL THEN settings.customer_column ELSE r.name END AS col, r.comment AS text,
+                  true AS stored
+             FROM lifecycle._row_columns() r
            UNION ALL
-           SELECT * FROM (VALUES
+           SELECT v.*, false FROM (VALUES
              ('as_of', 'The day the view was computed for (fixed at refresh)'),
-             ('segment', 'Named RFM segment from the view''s rule set; Others if no rule matches; NULL without a purchase'),
-             ('recommended_action', 'What to do about the customer: their segment''s action if one is set, else their stage''s (lifecycle.recommended_actions; the view owner''s own before the shipped ones)'),
              ('days_in_stage', 'Days from stage_since to as_of'),
              ('churn_risk', 'Churn risk from P(alive): low (0.8 or more), medium (0.5 to 0.8), high (below 0.5); NULL unless the view''s models are on')) v
            UNION ALL
-           SELECT f.name, f.comment FROM lifecycle._facts_columns() f WHERE f.name NOT IN ('customer', 'frequency')
+           SELECT f.name, f.comment, false FROM lifecycle._facts_columns() f
+            WHERE f.name IN ('days_since_last_order', 'tenure_days', 'btyd_t')
   LOOP
-    EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', settings.view_name, c.col, c.text);
-    IF c.col NOT IN ('as_of', 'days_since_last_order', 'tenure_days', 'btyd_t', 'days_in_stage', 'churn_risk') THEN
+    IF c.col <> 'summary_state' THEN
+      EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', settings.view_name, c.col, c.text);
+    END IF;
+    IF c.stored THEN
       EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', data, c.col, c.text);
     END IF;
   END LOOP;
@@ -641,14 +802,15 @@ CREATE FUNCTION lifecycle._create_segment_view(
   prediction_days  integer DEFAULT 90,
   clv_periods      integer DEFAULT 4,
   clv_period_days  integer DEFAULT 91,
-  clv_discount_rate double precision DEFAULT 0.025
+  clv_discount_rate double precision DEFAULT 0.025,
+  incremental      boolean DEFAULT true
 ) RETURNS regclass
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v lifecycle.segment_views;
   run bigint;
   started timestamptz;
-  built interval;
+  read_all boolean;
 BEGIN
   v.view_name := lifecycle._qualified_view_name(view_name, creation_schema);
   IF to_regclass(v.view_name) IS NOT NULL THEN
@@ -657,36 +819,42 @@ BEGIN
   -- settings its owner left behind when a view of that name went (a role
   -- that dropped the orders with CASCADE cannot see another role's row)
   DELETE FROM lifecycle.segment_views s WHERE s.view_name = v.view_name;
+  DELETE FROM lifecycle.order_changes c WHERE c.view_name = v.view_name;
   PERFORM lifecycle.check_rule_set(rule_set);
   -- the trigger checks the other settings (lifecycle._check_segment_view)
   INSERT INTO lifecycle.segment_views AS s
          (view_name, orders, customer_column, time_column, amount_column, customers, customers_key,
           time_zone, as_of, active_days, dormant_days, churn_days, cadence_factor, cadence_min_days,
           score_method, frequency_basis, rule_set, btyd_unit, models, prediction_days, clv_periods,
-          clv_period_days, clv_discount_rate)
+          clv_period_days, clv_discount_rate, incremental)
   VALUES (v.view_name, orders, customer_column, time_column, amount_column, customers, customers_key,
           time_zone, as_of, active_days, dormant_days, churn_days, cadence_factor, cadence_min_days,
           score_method, frequency_basis, rule_set, btyd_unit, models, prediction_days, clv_periods,
-          clv_period_days, clv_discount_rate)
+          clv_period_days, clv_discount_rate,
+          -- logged from before the first rows are read
+          incremental AND lifecycle._create_order_triggers(v.view_name, orders, customer_column, time_column,
+                                                           amount_column))
   RETURNING s.* INTO v;
 
   INSERT INTO lifecycle.refresh_runs (view_name) VALUES (v.view_name) RETURNING run_id INTO run;
+  PERFORM lifecycle._create_rows_table(v);
   started := clock_timestamp();
-  EXECUTE format('CREATE MATERIALIZED VIEW %s AS %s', lifecycle._data_name(v.view_name), lifecycle._segment_view_query(v));
-  built := clock_timestamp() - started;
-  EXECUTE format('CREATE UNIQUE INDEX ON %s (%I)', lifecycle._data_name(v.view_name), v.customer_column);
+  read_all := lifecycle._write_rows(v, true);
   EXECUTE format('CREATE VIEW %s AS %s', v.view_name, lifecycle._segment_view_select(v));
   PERFORM lifecycle._comment_view(v);
   PERFORM lifecycle._create_companions(v);
-  PERFORM lifecycle._record_refresh(run, NULL, built);
+  PERFORM lifecycle._record_refresh(run, NULL, clock_timestamp() - started, read_all);
   RETURN v.view_name::regclass;
 END $$;
 COMMENT ON FUNCTION lifecycle._create_segment_view(name, text, regclass, name, name, name, regclass, name, text, date,
   integer, integer, integer, double precision, integer, text, text, text, text, boolean, integer, integer, integer,
-  double precision) IS
+  double precision, boolean) IS
   'Internal: create a segment view; unqualified names go to creation_schema';
 
-CREATE OR REPLACE FUNCTION lifecycle.create_segment_view(
+DROP FUNCTION lifecycle.create_segment_view(text, regclass, name, name, name, regclass, name, text, date,
+  integer, integer, integer, double precision, integer, text, text, text, text, boolean, integer, integer, integer,
+  double precision);
+CREATE FUNCTION lifecycle.create_segment_view(
 
   view_name        text,
   orders           regclass,
@@ -710,16 +878,17 @@ CREATE OR REPLACE FUNCTION lifecycle.create_segment_view(
   prediction_days  integer DEFAULT 90,
   clv_periods      integer DEFAULT 4,
   clv_period_days  integer DEFAULT 91,
-  clv_discount_rate double precision DEFAULT 0.025
+  clv_discount_rate double precision DEFAULT 0.025,
+  incremental      boolean DEFAULT true
 ) RETURNS regclass
 LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-  SELECT lifecycle._create_segment_view(pg_catalog.current_schema(), view_name, orders, customer_column, time_column, amount_column, customers, customers_key, time_zone, as_of, active_days, dormant_days, churn_days, cadence_factor, cadence_min_days, score_method, frequency_basis, rule_set, btyd_unit, models, prediction_days, clv_periods, clv_period_days, clv_discount_rate);
+  SELECT lifecycle._create_segment_view(pg_catalog.current_schema(), view_name, orders, customer_column, time_column, amount_column, customers, customers_key, time_zone, as_of, active_days, dormant_days, churn_days, cadence_factor, cadence_min_days, score_method, frequency_basis, rule_set, btyd_unit, models, prediction_days, clv_periods, clv_period_days, clv_discount_rate, incremental);
 END;
 COMMENT ON FUNCTION lifecycle.create_segment_view(text, regclass, name, name, name, regclass, name, text, date,
   integer, integer, integer, double precision, integer, text, text, text, text, boolean, integer, integer, integer,
-  double precision) IS
-  'Create a materialized segment view (one row per customer) over an orders relation, with its settings, unique index and BI companion views; an unqualified name goes to the first schema of search_path';
+  double precision, boolean) IS
+  'Create a segment view (one row per customer) over an orders relation, with its settings, its rows table, the triggers that log order changes (incremental, when the caller owns the orders) and BI companion views; an unqualified name goes to the first schema of search_path';
 
 CREATE OR REPLACE FUNCTION lifecycle._segment_view_name(view regclass) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -741,13 +910,15 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION lifecycle._segment_view_name(regclass) IS 'Internal: settings key of a segment view the current role owns';
 
-CREATE OR REPLACE FUNCTION lifecycle._refresh_run(run bigint) RETURNS text[]
+DROP FUNCTION lifecycle._refresh_run(bigint);
+CREATE FUNCTION lifecycle._refresh_run(run bigint, full_read boolean) RETURNS text[]
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v lifecycle.segment_views;
   storage regclass;
   previous regclass;
   started timestamptz;
+  read_all boolean := true;
   state text;
   msg text;
   detail text;
@@ -758,8 +929,14 @@ BEGIN
   BEGIN
     PERFORM set_config('lock_timeout', (extract(epoch FROM v.lock_timeout) * 1000)::bigint::text, true);
     storage := lifecycle._storage(v.view_name);
-    IF (SELECT c.relispopulated FROM pg_class c WHERE c.oid = storage) THEN
-      IF v.keep_transitions AND NOT lifecycle._counts_own_transitions(storage) THEN
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = storage) = 'r' THEN
+      -- readers go on reading the rows as they were until this commits
+      EXECUTE format('LOCK TABLE %s IN EXCLUSIVE MODE', storage);
+      started := clock_timestamp();
+      read_all := lifecycle._write_rows(v, full_read);
+    ELSIF (SELECT c.relispopulated FROM pg_class c WHERE c.oid = storage) THEN
+      -- a view made under 1.0: one materialized view
+      IF v.keep_transitions THEN
         EXECUTE format('CREATE TEMPORARY TABLE lifecycle_previous_stages ON COMMIT DROP AS SELECT %I AS customer, stage FROM %s',
                        v.customer_column, storage);
         previous := 'pg_temp.lifecycle_previous_stages'::regclass;
@@ -770,7 +947,7 @@ BEGIN
       started := clock_timestamp();
       EXECUTE format('REFRESH MATERIALIZED VIEW %s', storage);
     END IF;
-    PERFORM lifecycle._record_refresh(run, previous, clock_timestamp() - started);
+    PERFORM lifecycle._record_refresh(run, previous, clock_timestamp() - started, read_all);
     RETURN NULL;
   EXCEPTION WHEN OTHERS OR query_canceled THEN
     GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL,
@@ -782,9 +959,10 @@ BEGIN
    WHERE run_id = run;
   RETURN ARRAY[state, msg, detail, coalesce(nullif(hint, ''), 'lifecycle.refresh_runs keeps the outcome of every refresh.')];
 END $$;
-COMMENT ON FUNCTION lifecycle._refresh_run(bigint) IS 'Internal: refresh a segment view and record the outcome';
+COMMENT ON FUNCTION lifecycle._refresh_run(bigint, boolean) IS 'Internal: refresh a segment view and record the outcome';
 
-CREATE OR REPLACE PROCEDURE lifecycle.refresh_segment_view(view regclass)
+DROP PROCEDURE lifecycle.refresh_segment_view(regclass);
+CREATE PROCEDURE lifecycle.refresh_segment_view(view regclass, full_read boolean DEFAULT false)
 LANGUAGE plpgsql AS $$
 DECLARE
   run bigint;
@@ -792,7 +970,7 @@ DECLARE
 BEGIN
   run := lifecycle._refresh_begin(view);
   COMMIT;
-  failure := lifecycle._refresh_run(run);
+  failure := lifecycle._refresh_run(run, full_read);
   COMMIT;
   IF failure[3] OPERATOR(pg_catalog.<>) '' THEN
     RAISE EXCEPTION USING ERRCODE = failure[1], MESSAGE = failure[2], DETAIL = failure[3], HINT = failure[4];
@@ -800,8 +978,8 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = failure[1], MESSAGE = failure[2], HINT = failure[4];
   END IF;
 END $$;
-COMMENT ON PROCEDURE lifecycle.refresh_segment_view(regclass) IS
-  'Refresh a segment view concurrently (BI readers are never blocked), record the run and its stage/segment history';
+COMMENT ON PROCEDURE lifecycle.refresh_segment_view(regclass, boolean) IS
+  'Refresh a segment view (BI readers are never blocked): only the orders of customers whose orders changed are read, every order with full_read => true; record the run and its stage/segment history';
 
 CREATE OR REPLACE FUNCTION lifecycle.drop_segment_view(view regclass) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
@@ -812,7 +990,7 @@ BEGIN
   FOREACH companion IN ARRAY lifecycle._companion_names(name) LOOP
     EXECUTE format('DROP VIEW IF EXISTS %s', companion);
   END LOOP;
-  -- the event trigger below drops its rows (<view>_data) and settings
+  -- the event trigger below drops its rows (<view>_data), settings and triggers
   IF (SELECT c.relkind FROM pg_class c WHERE c.oid = view) = 'm' THEN
     EXECUTE format('DROP MATERIALIZED VIEW %s', name);   -- made under 1.0
   ELSE
@@ -826,20 +1004,27 @@ CREATE FUNCTION lifecycle._segment_view_dropped() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
 DECLARE
   dropped text;
+  orders oid;
+  kind text;
   companion text;
 BEGIN
-  FOR dropped IN
+  FOR dropped, orders, kind IN
     DELETE FROM lifecycle.segment_views v
      USING pg_event_trigger_dropped_objects() d
-     WHERE d.object_type IN ('view', 'materialized view')
+     WHERE d.object_type IN ('view', 'materialized view', 'table')
        AND d.object_identity IN (v.view_name, lifecycle._data_name(v.view_name))
-    RETURNING v.view_name
+    RETURNING v.view_name, v.orders, d.object_type
   LOOP
     FOREACH companion IN ARRAY lifecycle._companion_names(dropped) LOOP
       EXECUTE format('DROP VIEW IF EXISTS %s', companion);
     END LOOP;
     EXECUTE format('DROP VIEW IF EXISTS %s', dropped);
-    EXECUTE format('DROP MATERIALIZED VIEW IF EXISTS %s', lifecycle._data_name(dropped));
+    -- a view made under 1.0 is one materialized view, without rows of its own
+    IF kind <> 'materialized view' THEN
+      EXECUTE format('DROP TABLE IF EXISTS %s', lifecycle._data_name(dropped));
+    END IF;
+    DELETE FROM lifecycle.order_changes c WHERE c.view_name = dropped;
+    PERFORM lifecycle._drop_order_triggers(dropped, orders);
   END LOOP;
 END $$;
 COMMENT ON FUNCTION lifecycle._segment_view_dropped() IS
