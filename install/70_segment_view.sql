@@ -29,9 +29,9 @@ CREATE TABLE lifecycle.segment_views (
   clv_discount_rate double precision NOT NULL DEFAULT 0.025,
   lock_timeout     interval NOT NULL DEFAULT '10 minutes',
   keep_transitions boolean NOT NULL DEFAULT true,
-  incremental      boolean NOT NULL DEFAULT false,
   created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
   owner            regrole NOT NULL DEFAULT pg_catalog.quote_ident(CURRENT_USER)::pg_catalog.regrole,
+  incremental      boolean NOT NULL DEFAULT false,
   CONSTRAINT segment_views_customers_key CHECK ((customers IS NULL) = (customers_key IS NULL))
 );
 SELECT pg_catalog.pg_extension_config_dump('lifecycle.segment_views', '');
