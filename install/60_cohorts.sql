@@ -256,7 +256,7 @@ BEGIN
       SELECT * FROM all_cells WHERE cohort_month IS NOT NULL)
     SELECT c0.cohort_month, k.months_since, c0.active_customers,
            coalesce(c.active_customers, 0),
-           lifecycle._percent(coalesce(c.active_customers, 0), c0.active_customers),
+           lifecycle._percent(coalesce(c.active_customers, 0), c0.active_customers)::numeric(5,2),
            coalesce(c.revenue, 0)
       FROM cells c0
      CROSS JOIN LATERAL generate_series(0, lifecycle._months_between(c0.cohort_month, $3)) AS k(months_since)
@@ -366,12 +366,12 @@ BEGIN
     periods(period_from, period_to) AS (%4$s)
     SELECT p.period_from, p.period_to,
            coalesce(m.buyers, 0), coalesce(m.new_buyers, 0), coalesce(m.buyers - m.new_buyers, 0),
-           lifecycle._percent(m.new_buyers, m.buyers),
-           lifecycle._percent(m.buyers - m.new_buyers, m.buyers),
+           lifecycle._percent(m.new_buyers, m.buyers)::numeric(5,2),
+           lifecycle._percent(m.buyers - m.new_buyers, m.buyers)::numeric(5,2),
            coalesce(m.new_orders, 0)::bigint, coalesce(m.returning_orders, 0)::bigint,
            coalesce(m.new_revenue, 0), coalesce(m.returning_revenue, 0),
            $3, coalesce(k.came_back, 0),
-           lifecycle._percent(k.came_back, m.new_buyers),
+           lifecycle._percent(k.came_back, m.new_buyers)::numeric(5,2),
            coalesce(k.pending, 0)
       FROM periods p
       LEFT JOIN mix m ON m.period_from = p.period_from
