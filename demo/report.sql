@@ -44,23 +44,24 @@ SELECT segment, customers, share_pct, orders, revenue, round(aov, 2) AS aov
   FROM :segment_summary ORDER BY revenue DESC;
 
 \echo '== Retention, last six months'
-SELECT month, customers, orders, revenue, repeat_customers,
-       round(repeat_purchase_rate, 3) AS repeat_rate, round(purchase_frequency, 3) AS purchase_frequency,
-       round(aov, 2) AS aov, round(customer_value, 2) AS customer_value
+SELECT month, customers, orders, revenue, repeat_customers, repeat_purchase_rate_pct,
+       purchase_frequency, aov, customer_value
   FROM :retention_monthly WHERE month <= :'as_of_day' ORDER BY month DESC LIMIT 6;
 
 \echo '== Stage transitions over the last 90 days (customers moving from one stage to another)'
 SELECT from_stage, to_stage, customers FROM :transitions LIMIT 12;
 
 \echo '== Purchase models fitted at the last refresh (time unit: days)'
-SELECT 'BG/NBD' AS model, round((purchases).r::numeric, 4) AS r, round((purchases).alpha::numeric, 3) AS alpha,
-       round((purchases).a::numeric, 4) AS a, round((purchases).b::numeric, 4) AS b,
-       (purchases).customers, (purchases).converged, round((purchases).log_likelihood::numeric, 1) AS log_likelihood
-  FROM lifecycle.model_history
+SELECT 'BG/NBD' AS model, round(bgnbd_r::numeric, 4) AS r, round(bgnbd_alpha::numeric, 3) AS alpha,
+       round(bgnbd_a::numeric, 4) AS a, round(bgnbd_b::numeric, 4) AS b,
+       bgnbd_customers AS customers, bgnbd_converged AS converged,
+       round(bgnbd_log_likelihood::numeric, 1) AS log_likelihood
+  FROM lifecycle.model_fits   -- lifecycle.model_history in plain columns
  WHERE run_id = (SELECT max(run_id) FROM lifecycle.refresh_runs WHERE view_name = :'settings_key');
-SELECT 'Gamma-Gamma' AS model, round((spend).p::numeric, 3) AS p, round((spend).q::numeric, 3) AS q,
-       round((spend).gamma::numeric, 3) AS gamma, (spend).customers AS repeat_buyers, (spend).converged
-  FROM lifecycle.model_history
+SELECT 'Gamma-Gamma' AS model, round(gammagamma_p::numeric, 3) AS p, round(gammagamma_q::numeric, 3) AS q,
+       round(gammagamma_gamma::numeric, 3) AS gamma, gammagamma_customers AS repeat_buyers,
+       gammagamma_converged AS converged
+  FROM lifecycle.model_fits
  WHERE run_id = (SELECT max(run_id) FROM lifecycle.refresh_runs WHERE view_name = :'settings_key');
 
 -- the fits in words: the mean purchase rate of an active customer is r / alpha a day, the

@@ -104,28 +104,41 @@ $$;
 COMMENT ON FUNCTION lifecycle.check_period(date, date) IS
   'Raise a clear error unless from_date <= to_date, both given';
 
+-- Units, the same in every result BI reads: shares and rates are percent,
+-- named *_pct, numeric(5,2); averages (orders per customer, money per order
+-- or customer) are rounded to cents, numeric(38,2), the widest decimal that
+-- BI tools and ODBC clients take (an average of 10^36 or more is an error);
+-- money totals are exact sums and stay unconstrained numeric.
+CREATE FUNCTION lifecycle._percent(part numeric, whole numeric) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT pg_catalog.round(100.0 OPERATOR(pg_catalog.*) part OPERATOR(pg_catalog./) NULLIF(whole, 0), 2);
+END;
+COMMENT ON FUNCTION lifecycle._percent(numeric, numeric) IS
+  'Internal: part / whole in percent, rounded to 2 decimals; NULL when whole is 0';
+
 CREATE TYPE lifecycle.retention AS (
-  customers            bigint,
-  orders               bigint,
-  revenue              numeric,
-  repeat_customers     bigint,
-  repeat_purchase_rate numeric,
-  purchase_frequency   numeric,
-  aov                  numeric,
-  customer_value       numeric,
-  refunds              bigint,
-  refunded             numeric,
-  net_revenue          numeric
+  customers                bigint,
+  orders                   bigint,
+  revenue                  numeric,
+  repeat_customers         bigint,
+  repeat_purchase_rate_pct numeric(5,2),
+  purchase_frequency       numeric(38,2),
+  aov                      numeric(38,2),
+  customer_value           numeric(38,2),
+  refunds                  bigint,
+  refunded                 numeric,
+  net_revenue              numeric
 );
 COMMENT ON TYPE lifecycle.retention IS 'A store''s retention metrics over a period';
 COMMENT ON COLUMN lifecycle.retention.customers IS 'Distinct customers with at least one purchase in the period';
 COMMENT ON COLUMN lifecycle.retention.orders IS 'Purchase rows in the period (amount >= 0 or unknown)';
 COMMENT ON COLUMN lifecycle.retention.revenue IS 'Value of the purchases in the period, before refunds';
 COMMENT ON COLUMN lifecycle.retention.repeat_customers IS 'Customers with two or more orders in the period';
-COMMENT ON COLUMN lifecycle.retention.repeat_purchase_rate IS 'repeat_customers / customers';
-COMMENT ON COLUMN lifecycle.retention.purchase_frequency IS 'orders / customers';
-COMMENT ON COLUMN lifecycle.retention.aov IS 'Average order value: revenue / orders';
-COMMENT ON COLUMN lifecycle.retention.customer_value IS 'purchase_frequency x aov, computed as revenue / customers';
+COMMENT ON COLUMN lifecycle.retention.repeat_purchase_rate_pct IS 'repeat_customers / customers, in percent (2 decimals)';
+COMMENT ON COLUMN lifecycle.retention.purchase_frequency IS 'orders / customers (2 decimals)';
+COMMENT ON COLUMN lifecycle.retention.aov IS 'Average order value: revenue / orders (2 decimals)';
+COMMENT ON COLUMN lifecycle.retention.customer_value IS 'purchase_frequency x aov, computed as revenue / customers (2 decimals)';
 COMMENT ON COLUMN lifecycle.retention.refunds IS 'Refund rows (negative amounts) in the period';
 COMMENT ON COLUMN lifecycle.retention.refunded IS 'Total refunded in the period, as a positive amount';
 COMMENT ON COLUMN lifecycle.retention.net_revenue IS 'revenue - refunded';
@@ -137,10 +150,10 @@ CREATE FUNCTION lifecycle.retention_of(customers bigint, orders bigint, revenue 
   RETURNS lifecycle.retention LANGUAGE sql IMMUTABLE PARALLEL SAFE
 BEGIN ATOMIC
   SELECT customers, orders, revenue, repeat_customers,
-         repeat_customers::numeric OPERATOR(pg_catalog./) NULLIF(customers, 0),
-         orders::numeric OPERATOR(pg_catalog./) NULLIF(customers, 0),
-         revenue OPERATOR(pg_catalog./) NULLIF(orders, 0),
-         revenue OPERATOR(pg_catalog./) NULLIF(customers, 0),
+         lifecycle._percent(repeat_customers, customers),
+         pg_catalog.round(orders::numeric OPERATOR(pg_catalog./) NULLIF(customers, 0), 2),
+         pg_catalog.round(revenue OPERATOR(pg_catalog./) NULLIF(orders, 0), 2),
+         pg_catalog.round(revenue OPERATOR(pg_catalog./) NULLIF(customers, 0), 2),
          refunds, refunded, revenue OPERATOR(pg_catalog.-) refunded;
 END;
 COMMENT ON FUNCTION lifecycle.retention_of(bigint, bigint, numeric, bigint, bigint, numeric) IS
@@ -173,14 +186,45 @@ $$;
 COMMENT ON FUNCTION lifecycle.retention_metrics(regclass, text, text, text, date, date, text) IS
   'Retention metrics over the days [period_from, period_to): customers, orders, revenue (before refunds), repeat customers (2+ orders), repeat purchase rate, purchase frequency, AOV, customer value, refunds';
 
--- One row per customer: their stage at two as-of dates and their summaries.
+-- One row per customer: their stage at two as-of dates and what it rests
+-- on, in plain columns (BI tools read a composite as one text blob).
+CREATE TYPE lifecycle.customer_transition AS (
+  customer            text,
+  from_stage          lifecycle.stage,
+  to_stage            lifecycle.stage,
+  from_first_purchase date,
+  from_last_purchase  date,
+  from_orders         bigint,
+  from_purchase_days  integer,
+  from_monetary       numeric,
+  to_first_purchase   date,
+  to_last_purchase    date,
+  to_orders           bigint,
+  to_purchase_days    integer,
+  to_monetary         numeric
+);
+COMMENT ON TYPE lifecycle.customer_transition IS
+  'One customer''s stage at two as-of dates, with the summary each rests on (lifecycle.customer_stages)';
+COMMENT ON COLUMN lifecycle.customer_transition.customer IS 'Customer key, as text';
+COMMENT ON COLUMN lifecycle.customer_transition.from_stage IS 'Stage at from_date (prospect: no order by then)';
+COMMENT ON COLUMN lifecycle.customer_transition.to_stage IS 'Stage at to_date';
+COMMENT ON COLUMN lifecycle.customer_transition.from_first_purchase IS 'First purchase day up to from_date; NULL without one';
+COMMENT ON COLUMN lifecycle.customer_transition.from_last_purchase IS 'Last purchase day up to from_date; NULL without one';
+COMMENT ON COLUMN lifecycle.customer_transition.from_orders IS 'Purchase rows up to from_date';
+COMMENT ON COLUMN lifecycle.customer_transition.from_purchase_days IS 'Distinct purchase days up to from_date';
+COMMENT ON COLUMN lifecycle.customer_transition.from_monetary IS 'Net revenue (purchases minus refunds) up to from_date';
+COMMENT ON COLUMN lifecycle.customer_transition.to_first_purchase IS 'First purchase day up to to_date; NULL without one';
+COMMENT ON COLUMN lifecycle.customer_transition.to_last_purchase IS 'Last purchase day up to to_date; NULL without one';
+COMMENT ON COLUMN lifecycle.customer_transition.to_orders IS 'Purchase rows up to to_date';
+COMMENT ON COLUMN lifecycle.customer_transition.to_purchase_days IS 'Distinct purchase days up to to_date';
+COMMENT ON COLUMN lifecycle.customer_transition.to_monetary IS 'Net revenue (purchases minus refunds) up to to_date';
+
 CREATE FUNCTION lifecycle.customer_stages(
   orders regclass, customer_column text, time_column text, amount_column text,
   from_date date, to_date date, time_zone text DEFAULT 'UTC',
   active_days integer DEFAULT 90, dormant_days integer DEFAULT 180, churn_days integer DEFAULT 270,
   cadence_factor double precision DEFAULT 3.0, cadence_min_days integer DEFAULT 30)
-  RETURNS TABLE (customer text, from_stage lifecycle.stage, to_stage lifecycle.stage,
-                 from_summary lifecycle.rfm, to_summary lifecycle.rfm)
+  RETURNS SETOF lifecycle.customer_transition
   LANGUAGE plpgsql STABLE PARALLEL SAFE CALLED ON NULL INPUT
   SET search_path = pg_catalog, pg_temp
 AS $$
@@ -193,7 +237,10 @@ BEGIN
     SELECT c.customer::text,
            lifecycle.stage(c.s_from, $1, $3, $4, $5, $6, $7),
            lifecycle.stage(c.s_to, $2, $3, $4, $5, $6, $7),
-           c.s_from, c.s_to
+           (c.s_from).first_purchase, (c.s_from).last_purchase, coalesce((c.s_from).orders, 0),
+           coalesce((c.s_from).purchase_days, 0), coalesce((c.s_from).monetary, 0),
+           (c.s_to).first_purchase, (c.s_to).last_purchase, (c.s_to).orders,
+           (c.s_to).purchase_days, (c.s_to).monetary
       FROM (SELECT o.customer,
                    lifecycle.rfm_agg(o.day, o.amount) FILTER (WHERE o.day <= $1) AS s_from,
                    lifecycle.rfm_agg(o.day, o.amount) AS s_to
@@ -204,7 +251,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION lifecycle.customer_stages(regclass, text, text, text, date, date, text, integer, integer, integer, double precision, integer) IS
-  'Every customer with an order up to to_date: stage and summary at from_date and at to_date (orders on the as-of day count); a customer with no order by from_date is a prospect then';
+  'Every customer with an order up to to_date: stage, purchase days, orders and net revenue at from_date and at to_date, in plain columns (orders on the as-of day count); a customer with no order by from_date is a prospect then';
 
 CREATE FUNCTION lifecycle.stage_transitions(
   orders regclass, customer_column text, time_column text, amount_column text,
@@ -225,47 +272,79 @@ END;
 COMMENT ON FUNCTION lifecycle.stage_transitions(regclass, text, text, text, date, date, text, integer, integer, integer, double precision, integer) IS
   'How many customers moved from each stage at from_date to each stage at to_date';
 
+CREATE TYPE lifecycle.transition_rates AS (
+  churn_base             bigint,
+  churned                bigint,
+  churn_rate_pct         numeric(5,2),
+  win_back_base          bigint,
+  won_back               bigint,
+  win_back_rate_pct      numeric(5,2),
+  new_base               bigint,
+  converted              bigint,
+  new_to_repeat_rate_pct numeric(5,2)
+);
+COMMENT ON TYPE lifecycle.transition_rates IS 'Churn, win-back and new-to-repeat rates between two as-of dates, with their counts';
+COMMENT ON COLUMN lifecycle.transition_rates.churn_base IS 'Customers neither prospect nor churned at from_date';
+COMMENT ON COLUMN lifecycle.transition_rates.churned IS 'Of them, customers churned at to_date';
+COMMENT ON COLUMN lifecycle.transition_rates.churn_rate_pct IS 'churned / churn_base, in percent (2 decimals)';
+COMMENT ON COLUMN lifecycle.transition_rates.win_back_base IS 'Customers churned at from_date';
+COMMENT ON COLUMN lifecycle.transition_rates.won_back IS 'Of them, customers who bought again after from_date, by to_date';
+COMMENT ON COLUMN lifecycle.transition_rates.win_back_rate_pct IS 'won_back / win_back_base, in percent (2 decimals)';
+COMMENT ON COLUMN lifecycle.transition_rates.new_base IS 'Customers new (one purchase day) at from_date';
+COMMENT ON COLUMN lifecycle.transition_rates.converted IS 'Of them, customers with two or more purchase days at to_date';
+COMMENT ON COLUMN lifecycle.transition_rates.new_to_repeat_rate_pct IS 'converted / new_base, in percent (2 decimals)';
+
 CREATE FUNCTION lifecycle.transition_rates(
   orders regclass, customer_column text, time_column text, amount_column text,
   from_date date, to_date date, time_zone text DEFAULT 'UTC',
   active_days integer DEFAULT 90, dormant_days integer DEFAULT 180, churn_days integer DEFAULT 270,
   cadence_factor double precision DEFAULT 3.0, cadence_min_days integer DEFAULT 30)
-  RETURNS TABLE (churn_base bigint, churned bigint, churn_rate numeric,
-                 win_back_base bigint, won_back bigint, win_back_rate numeric,
-                 new_base bigint, converted bigint, new_to_repeat_rate numeric)
+  RETURNS lifecycle.transition_rates
   LANGUAGE sql STABLE PARALLEL SAFE CALLED ON NULL INPUT
   SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-  SELECT k.churn_base, k.churned, k.churned::numeric / nullif(k.churn_base, 0),
-         k.win_back_base, k.won_back, k.won_back::numeric / nullif(k.win_back_base, 0),
-         k.new_base, k.converted, k.converted::numeric / nullif(k.new_base, 0)
+  SELECT k.churn_base, k.churned, lifecycle._percent(k.churned, k.churn_base),
+         k.win_back_base, k.won_back, lifecycle._percent(k.won_back, k.win_back_base),
+         k.new_base, k.converted, lifecycle._percent(k.converted, k.new_base)
     FROM (SELECT count(*) FILTER (WHERE c.from_stage NOT IN ('prospect', 'churned')) AS churn_base,
                  count(*) FILTER (WHERE c.from_stage NOT IN ('prospect', 'churned')
                                     AND c.to_stage = 'churned') AS churned,
                  count(*) FILTER (WHERE c.from_stage = 'churned') AS win_back_base,
                  count(*) FILTER (WHERE c.from_stage = 'churned'
-                                    AND (c.to_summary).last_purchase > from_date) AS won_back,
+                                    AND c.to_last_purchase > from_date) AS won_back,
                  count(*) FILTER (WHERE c.from_stage = 'new') AS new_base,
                  count(*) FILTER (WHERE c.from_stage = 'new'
-                                    AND (c.to_summary).purchase_days >= 2) AS converted
+                                    AND c.to_purchase_days >= 2) AS converted
             FROM lifecycle.customer_stages(orders, customer_column, time_column, amount_column,
                                            from_date, to_date, time_zone, active_days, dormant_days,
                                            churn_days, cadence_factor, cadence_min_days) c) k;
 END;
 COMMENT ON FUNCTION lifecycle.transition_rates(regclass, text, text, text, date, date, text, integer, integer, integer, double precision, integer) IS
-  'Churn rate (of customers neither prospect nor churned at from_date, the share churned at to_date), win-back rate (of customers churned at from_date, the share who bought again by to_date) and new-to-repeat conversion (of customers new at from_date, the share with two or more purchase days at to_date), with their counts';
+  'Churn rate (of customers neither prospect nor churned at from_date, the share churned at to_date), win-back rate (of customers churned at from_date, the share who bought again by to_date) and new-to-repeat conversion (of customers new at from_date, the share with two or more purchase days at to_date), in percent, with their counts';
+
+CREATE TYPE lifecycle.stage_summary AS (
+  stage     lifecycle.stage,
+  customers bigint,
+  share_pct numeric(5,2),
+  revenue   numeric
+);
+COMMENT ON TYPE lifecycle.stage_summary IS 'Customers and revenue of one lifecycle stage';
+COMMENT ON COLUMN lifecycle.stage_summary.stage IS 'Lifecycle stage';
+COMMENT ON COLUMN lifecycle.stage_summary.customers IS 'Customers in the stage';
+COMMENT ON COLUMN lifecycle.stage_summary.share_pct IS 'customers / all customers, in percent (2 decimals)';
+COMMENT ON COLUMN lifecycle.stage_summary.revenue IS 'Their net revenue up to the as-of date';
 
 CREATE FUNCTION lifecycle.stage_metrics(
   orders regclass, customer_column text, time_column text, amount_column text,
   as_of date, time_zone text DEFAULT 'UTC',
   active_days integer DEFAULT 90, dormant_days integer DEFAULT 180, churn_days integer DEFAULT 270,
   cadence_factor double precision DEFAULT 3.0, cadence_min_days integer DEFAULT 30)
-  RETURNS TABLE (stage lifecycle.stage, customers bigint, share numeric, revenue numeric)
+  RETURNS SETOF lifecycle.stage_summary
   LANGUAGE sql STABLE PARALLEL SAFE CALLED ON NULL INPUT
   SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-  SELECT c.to_stage, count(*), count(*)::numeric / sum(count(*)) OVER (),
-         sum((c.to_summary).monetary)
+  SELECT c.to_stage, count(*), lifecycle._percent(count(*), sum(count(*)) OVER ()),
+         sum(c.to_monetary)
     FROM lifecycle.customer_stages(orders, customer_column, time_column, amount_column,
                                    as_of, as_of, time_zone, active_days, dormant_days,
                                    churn_days, cadence_factor, cadence_min_days) c
@@ -273,19 +352,19 @@ BEGIN ATOMIC
    ORDER BY c.to_stage;
 END;
 COMMENT ON FUNCTION lifecycle.stage_metrics(regclass, text, text, text, date, text, integer, integer, integer, double precision, integer) IS
-  'Customers per lifecycle stage at as_of: count, share of all customers, and their net revenue (all orders up to as_of)';
+  'Customers per lifecycle stage at as_of: count, share of all customers in percent, and their net revenue (all orders up to as_of)';
 
 CREATE TYPE lifecycle.segment_summary AS (
   segment   text,
   customers bigint,
-  share     numeric,
+  share_pct numeric(5,2),
   orders    bigint,
   revenue   numeric
 );
 COMMENT ON TYPE lifecycle.segment_summary IS 'Customers, orders and revenue of one RFM segment';
 COMMENT ON COLUMN lifecycle.segment_summary.segment IS 'Segment name (Others: no rule matched)';
 COMMENT ON COLUMN lifecycle.segment_summary.customers IS 'Customers in the segment';
-COMMENT ON COLUMN lifecycle.segment_summary.share IS 'customers / all scored customers';
+COMMENT ON COLUMN lifecycle.segment_summary.share_pct IS 'customers / all scored customers, in percent (2 decimals)';
 COMMENT ON COLUMN lifecycle.segment_summary.orders IS 'Their purchase rows up to the as-of date';
 COMMENT ON COLUMN lifecycle.segment_summary.revenue IS 'Their net revenue up to the as-of date';
 
@@ -338,7 +417,7 @@ BEGIN
       SELECT c.customer, c.s
         FROM (SELECT o.customer, lifecycle.rfm_agg(o.day, o.amount) AS s FROM (%s) o GROUP BY o.customer) c
        WHERE (c.s).purchase_days > 0)
-    SELECT map.segment, count(*), count(*)::numeric / sum(count(*)) OVER (),
+    SELECT map.segment, count(*), lifecycle._percent(count(*), sum(count(*)) OVER ())::numeric(5,2),
            sum((x.s).orders)::bigint, sum((x.s).monetary)
       FROM (%s) x
       JOIN lifecycle.segment_map($3) map ON map.r = x.r AND map.f = x.f AND map.m = x.m

@@ -209,7 +209,7 @@ CREATE TYPE lifecycle.cohort_cell AS (
   months_since     integer,
   cohort_customers bigint,
   active_customers bigint,
-  retention_pct    numeric,
+  retention_pct    numeric(5,2),
   revenue          numeric
 );
 COMMENT ON TYPE lifecycle.cohort_cell IS
@@ -256,7 +256,7 @@ BEGIN
       SELECT * FROM all_cells WHERE cohort_month IS NOT NULL)
     SELECT c0.cohort_month, k.months_since, c0.active_customers,
            coalesce(c.active_customers, 0),
-           round(100.0 * coalesce(c.active_customers, 0) / c0.active_customers, 2),
+           lifecycle._percent(coalesce(c.active_customers, 0), c0.active_customers)::numeric(5,2),
            coalesce(c.revenue, 0)
       FROM cells c0
      CROSS JOIN LATERAL generate_series(0, lifecycle._months_between(c0.cohort_month, $3)) AS k(months_since)
@@ -278,15 +278,15 @@ CREATE TYPE lifecycle.buyer_mix AS (
   buyers               bigint,
   new_buyers           bigint,
   returning_buyers     bigint,
-  new_buyers_pct       numeric,
-  returning_buyers_pct numeric,
+  new_buyers_pct       numeric(5,2),
+  returning_buyers_pct numeric(5,2),
   new_orders           bigint,
   returning_orders     bigint,
   new_revenue          numeric,
   returning_revenue    numeric,
   come_back_days       integer,
   came_back            bigint,
-  came_back_pct        numeric,
+  came_back_pct        numeric(5,2),
   come_back_pending    bigint
 );
 COMMENT ON TYPE lifecycle.buyer_mix IS
@@ -366,12 +366,12 @@ BEGIN
     periods(period_from, period_to) AS (%4$s)
     SELECT p.period_from, p.period_to,
            coalesce(m.buyers, 0), coalesce(m.new_buyers, 0), coalesce(m.buyers - m.new_buyers, 0),
-           round(100.0 * m.new_buyers / nullif(m.buyers, 0), 2),
-           round(100.0 * (m.buyers - m.new_buyers) / nullif(m.buyers, 0), 2),
+           lifecycle._percent(m.new_buyers, m.buyers)::numeric(5,2),
+           lifecycle._percent(m.buyers - m.new_buyers, m.buyers)::numeric(5,2),
            coalesce(m.new_orders, 0)::bigint, coalesce(m.returning_orders, 0)::bigint,
            coalesce(m.new_revenue, 0), coalesce(m.returning_revenue, 0),
            $3, coalesce(k.came_back, 0),
-           round(100.0 * k.came_back / nullif(m.new_buyers, 0), 2),
+           lifecycle._percent(k.came_back, m.new_buyers)::numeric(5,2),
            coalesce(k.pending, 0)
       FROM periods p
       LEFT JOIN mix m ON m.period_from = p.period_from
@@ -433,7 +433,7 @@ COMMENT ON FUNCTION lifecycle.buyer_mix_monthly(regclass, text, text, text, date
 CREATE TYPE lifecycle.repeat_purchase AS (
   new_buyers    bigint,
   repeat_buyers bigint,
-  share_pct     numeric,
+  share_pct     numeric(5,2),
   pending       bigint
 );
 COMMENT ON TYPE lifecycle.repeat_purchase IS
@@ -467,7 +467,7 @@ COMMENT ON FUNCTION lifecycle.repeat_within(regclass, text, text, text, date, da
 CREATE TYPE lifecycle.signup_purchase AS (
   signups         bigint,
   same_day_buyers bigint,
-  share_pct       numeric
+  share_pct       numeric(5,2)
 );
 COMMENT ON TYPE lifecycle.signup_purchase IS 'How many customers who signed up in a period bought on their sign-up day';
 COMMENT ON COLUMN lifecycle.signup_purchase.signups IS 'Customers whose sign-up day falls in the period';
@@ -504,7 +504,7 @@ BEGIN
        GROUP BY s.customer HAVING min(s.day) >= $1),
     buyer_days AS (
       SELECT DISTINCT o.customer, o.day FROM (%s) o)
-    SELECT count(*), count(b.customer), round(100.0 * count(b.customer) / nullif(count(*), 0), 2)
+    SELECT count(*), count(b.customer), lifecycle._percent(count(b.customer), count(*))
       FROM signups s LEFT JOIN buyer_days b ON b.customer = s.customer AND b.day = s.day
     $q$, lifecycle._key_days_sql(customers, customers_key, signup_column, time_zone, NULL, to_day), purchases)
     INTO result USING from_day;

@@ -47,15 +47,16 @@ SELECT * FROM lifecycle.retention_metrics('cdnow', 'customer', 'day', 'dollars',
                                           '1997-01-01', '1997-04-01');
 -- The same from their definitions: customers = distinct buyers, orders =
 -- purchase rows, revenue = their value, repeat customers = 2+ orders;
--- customer value = purchase frequency x AOV = revenue / customers.
+-- customer value = purchase frequency x AOV = revenue / customers; the rate
+-- in percent and the averages rounded to 2 decimals.
 WITH o AS (SELECT * FROM cdnow WHERE day >= '1997-01-01' AND day < '1997-04-01' AND dollars >= 0),
      per AS (SELECT customer, count(*) AS n FROM o GROUP BY customer),
      base AS (SELECT (SELECT count(*) FROM per) AS customers, (SELECT count(*) FROM o) AS orders,
                      (SELECT sum(dollars) FROM o) AS revenue,
                      (SELECT count(*) FROM per WHERE n >= 2) AS repeat_customers)
 SELECT m = ROW(b.customers, b.orders, b.revenue, b.repeat_customers,
-               b.repeat_customers::numeric / b.customers, b.orders::numeric / b.customers,
-               b.revenue / b.orders, b.revenue / b.customers,
+               round(100.0 * b.repeat_customers / b.customers, 2), round(b.orders::numeric / b.customers, 2),
+               round(b.revenue / b.orders, 2), round(b.revenue / b.customers, 2),
                0, 0, b.revenue)::lifecycle.retention AS q1_matches_definitions
   FROM base b,
        lifecycle.retention_metrics('cdnow', 'customer', 'day', 'dollars', '1997-01-01', '1997-04-01') m;
@@ -67,12 +68,11 @@ WITH periods(f, t) AS (VALUES (date '1997-10-01', date '1998-01-01'), ('1997-01-
                 FROM periods p JOIN cdnow c ON c.day >= p.f AND c.day < p.t AND c.dollars >= 0
                GROUP BY p.f, p.t)
 SELECT p.f AS period_from, p.t AS period_to, m.customers, m.orders, m.revenue, m.repeat_customers,
-       round(m.repeat_purchase_rate, 4) AS repeat_purchase_rate,
-       round(m.purchase_frequency, 4) AS purchase_frequency, round(m.aov, 4) AS aov,
-       round(m.customer_value, 4) AS customer_value,
+       m.repeat_purchase_rate_pct, m.purchase_frequency, m.aov, m.customer_value,
        (m.customers, m.orders, m.revenue, m.repeat_customers) = (h.customers, h.orders, h.revenue, h.repeat_customers)
-         AND m.repeat_purchase_rate = h.repeat_customers::numeric / h.customers
-         AND m.aov = h.revenue / h.orders AND m.customer_value = h.revenue / h.customers AS matches
+         AND m.repeat_purchase_rate_pct = round(100.0 * h.repeat_customers / h.customers, 2)
+         AND m.purchase_frequency = round(h.orders::numeric / h.customers, 2)
+         AND m.aov = round(h.revenue / h.orders, 2) AND m.customer_value = round(h.revenue / h.customers, 2) AS matches
   FROM periods p JOIN hand h USING (f),
        LATERAL lifecycle.retention_metrics('cdnow', 'customer', 'day', 'dollars', p.f, p.t) m
  ORDER BY p.f, p.t;
@@ -108,7 +108,7 @@ SELECT * FROM lifecycle.retention_metrics('shop', 'customer', 'at', 'amount', '2
 -- count, share and net revenue to date, against the rules in plain SQL.
 SELECT * FROM lifecycle.stage_metrics('cdnow', 'customer', 'day', 'dollars', '1997-09-30');
 SELECT s.stage, s.customers = h.customers AS customers_match, s.revenue = h.revenue AS revenue_match,
-       s.share = h.customers::numeric / (SELECT count(DISTINCT customer) FROM cdnow WHERE day <= '1997-09-30') AS share_match
+       s.share_pct = round(100.0 * h.customers / (SELECT count(DISTINCT customer) FROM cdnow WHERE day <= '1997-09-30'), 2) AS share_match
   FROM lifecycle.stage_metrics('cdnow', 'customer', 'day', 'dollars', '1997-09-30') s
   FULL JOIN (SELECT hand_stage(n, first, previous, last, '1997-09-30') AS stage, count(*) AS customers,
                     sum(revenue) AS revenue
@@ -144,11 +144,11 @@ SELECT count(*) AS differences
 SELECT * FROM lifecycle.transition_rates('cdnow', 'customer', 'day', 'dollars', '1997-02-28', '1997-09-30');
 SELECT * FROM lifecycle.transition_rates('cdnow', 'customer', 'day', 'dollars', '1997-12-31', '1998-06-30');
 CREATE FUNCTION hand_rates(from_date date, to_date date) RETURNS TABLE (
-    churn_base bigint, churned bigint, churn_rate numeric, win_back_base bigint, won_back bigint,
-    win_back_rate numeric, new_base bigint, converted bigint, new_to_repeat_rate numeric)
+    churn_base bigint, churned bigint, churn_rate_pct numeric, win_back_base bigint, won_back bigint,
+    win_back_rate_pct numeric, new_base bigint, converted bigint, new_to_repeat_rate_pct numeric)
   LANGUAGE sql STABLE AS $$
-  SELECT k.a, k.b, k.b::numeric / nullif(k.a, 0), k.c, k.d, k.d::numeric / nullif(k.c, 0),
-         k.e, k.f, k.f::numeric / nullif(k.e, 0)
+  SELECT k.a, k.b, round(100.0 * k.b / nullif(k.a, 0), 2), k.c, k.d, round(100.0 * k.d / nullif(k.c, 0), 2),
+         k.e, k.f, round(100.0 * k.f / nullif(k.e, 0), 2)
     FROM (SELECT count(*) FILTER (WHERE from_stage NOT IN ('prospect', 'churned')) AS a,
                  count(*) FILTER (WHERE from_stage NOT IN ('prospect', 'churned') AND to_stage = 'churned') AS b,
                  count(*) FILTER (WHERE from_stage = 'churned') AS c,
@@ -160,7 +160,7 @@ CREATE FUNCTION hand_rates(from_date date, to_date date) RETURNS TABLE (
                          t.n AS to_n, t.last AS to_last
                     FROM hand_customers(to_date) t LEFT JOIN hand_customers(from_date) f USING (customer)) h) k
 $$;
-SELECT w.f AS from_date, w.t AS to_date, r = h AS rates_match_definitions
+SELECT w.f AS from_date, w.t AS to_date, (r.*) = (h.*) AS rates_match_definitions
   FROM (VALUES (date '1997-02-28', date '1997-09-30'), ('1997-12-31', '1998-06-30')) w(f, t),
        LATERAL lifecycle.transition_rates('cdnow', 'customer', 'day', 'dollars', w.f, w.t) r,
        LATERAL hand_rates(w.f, w.t) h;

@@ -72,9 +72,16 @@ SELECT (SELECT count(*) FROM (
 -- 10 refund), cat (40), hal (a 5 refund): 2 buyers, 3 orders, revenue 120 before
 -- refunds, 1 repeat customer, AOV 40, customer value 60; 2 refunds, 15 refunded,
 -- net revenue 105.
-SELECT month, customers, orders, revenue, repeat_customers, repeat_purchase_rate,
+SELECT month, customers, orders, revenue, repeat_customers, repeat_purchase_rate_pct,
        purchase_frequency, aov, customer_value, refunds, refunded, net_revenue
   FROM "Segments ""A""_retention_monthly" WHERE month = '2025-06-01';
+-- BI tools size a numeric column by its declared precision and scale: the
+-- companions' percentages are numeric(5,2), their averages numeric(38,2),
+-- and only money totals (exact sums) are unconstrained.
+SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type
+  FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+ WHERE c.relname LIKE 'Segments "A"\__%' AND c.relkind = 'v' AND a.attnum > 0 AND a.atttypid = 'numeric'::regtype
+ ORDER BY c.relname, a.attnum;
 
 -- The run history: the build is run 1; guest orders are counted.
 SELECT outcome, as_of, customers, guest_orders FROM lifecycle.refresh_runs ORDER BY run_id;

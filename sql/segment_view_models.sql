@@ -33,6 +33,19 @@ SELECT m.purchases::text = (SELECT lifecycle.bgnbd_fit(btyd_frequency, btyd_rece
                           FROM segs WHERE btyd_frequency IS NOT NULL) AS spend_as_refitted
   FROM lifecycle.model_history m;
 
+-- lifecycle.model_fits gives BI tools the same fits in plain columns, one per
+-- field of the model types, with the refresh's view, as-of day and unit.
+SELECT f.view_name, f.as_of, f.btyd_unit_days,
+       (f.bgnbd_r, f.bgnbd_alpha, f.bgnbd_a, f.bgnbd_b, f.bgnbd_r_se, f.bgnbd_alpha_se, f.bgnbd_a_se, f.bgnbd_b_se,
+        f.bgnbd_log_likelihood, f.bgnbd_customers, f.bgnbd_converged, f.bgnbd_iterations, f.bgnbd_message)::lifecycle.bgnbd
+         IS NOT DISTINCT FROM m.purchases AS purchases_match,
+       (f.gammagamma_p, f.gammagamma_q, f.gammagamma_gamma, f.gammagamma_p_se, f.gammagamma_q_se, f.gammagamma_gamma_se,
+        f.gammagamma_log_likelihood, f.gammagamma_customers, f.gammagamma_converged, f.gammagamma_iterations,
+        f.gammagamma_message)::lifecycle.gammagamma IS NOT DISTINCT FROM m.spend AS spend_match,
+       (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = 'lifecycle.model_fits'::regclass AND a.attnum > 0
+           AND col_description(a.attrelid, a.attnum) IS NULL) AS columns_without_comment
+  FROM lifecycle.model_fits f JOIN lifecycle.model_history m USING (run_id);
+
 -- Customer 1 (x = 2, t_x = 30.43, T = 38.86): P(alive) 0.727 and 1.226 purchases
 -- expected in the next 39 weeks (273 days), as in the paper.
 SELECT customer, btyd_frequency, round(btyd_recency::numeric, 2) AS recency, round(btyd_t::numeric, 2) AS t,

@@ -51,7 +51,8 @@ SELECT (SELECT count(*) FROM lifecycle.segment_views) AS settings,
        (SELECT count(*) FROM lifecycle.stage_history) AS stage_history,
        (SELECT count(*) FROM lifecycle.segment_history) AS segment_history,
        (SELECT count(*) FROM lifecycle.transition_history) AS transitions,
-       (SELECT count(*) FROM lifecycle.model_history) AS models;
+       (SELECT count(*) FROM lifecycle.model_history) AS models,
+       (SELECT count(*) FROM lifecycle.model_fits) AS model_fits;
 -- Bob attacks Alice's view: every table of lifecycle's, her view, her rule set.
 \set VERBOSITY terse
 UPDATE lifecycle.segment_views SET as_of = '1999-01-01';

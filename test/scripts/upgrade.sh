@@ -31,9 +31,14 @@ SELECT lifecycle.create_segment_view('segs', 'orders', 'customer_id', 'ordered_a
          as_of => '2025-10-01', rule_set => 'mine', time_zone => 'Europe/Paris');
 UPDATE lifecycle.segment_views SET as_of = '2025-11-01';
 CALL lifecycle.refresh_segment_view('segs');
+GRANT SELECT ON segs_retention_monthly TO PUBLIC;
 SQL
 	ok $? "$old: installed, with a segment view refreshed once and a custom rule set"
 	before=$(value $db "SELECT md5(string_agg(s::text, '|' ORDER BY customer_id)) FROM segs s")
+	# the monthly companion: its rates in percent (2 decimals) after the update
+	monthly="SELECT relacl::text || ' ' || obj_description(oid, 'pg_class') FROM pg_class WHERE oid = 'segs_retention_monthly'::regclass"
+	monthly_before=$(value $db "$monthly")
+	rates=$(value $db "SELECT string_agg(round(100 * repeat_purchase_rate, 2)::text, ',' ORDER BY month) FROM segs_retention_monthly")
 	psql -X -q -v ON_ERROR_STOP=1 -d $db -c 'ALTER EXTENSION lifecycle UPDATE'
 	ok $? "$old: ALTER EXTENSION lifecycle UPDATE"
 	is "$(value $db "SELECT extversion FROM pg_extension WHERE extname = 'lifecycle'")" "$current" "$old: now at $current"
@@ -45,6 +50,11 @@ SQL
 		"Best,Rest" "$old: the custom rule set is kept"
 	is "$(value $db "SELECT md5(string_agg(s::text, '|' ORDER BY customer_id)) FROM segs s")" "$before" \
 		"$old: the view's contents are untouched by the update"
+	is "$(value $db "SELECT string_agg(repeat_purchase_rate_pct::text, ',' ORDER BY month) FROM segs_retention_monthly")" \
+		"$rates" "$old: the monthly companion gives its repeat purchase rate in percent, as repeat_purchase_rate_pct"
+	is "$(value $db "$monthly")" "$monthly_before" "$old: the monthly companion keeps its privileges and comment"
+	is "$(value $db "SELECT count(*) FROM pg_depend WHERE objid = 'segs_retention_monthly'::regclass AND deptype = 'e'")" 0 \
+		"$old: the monthly companion is not part of the extension"
 	psql -X -q -v ON_ERROR_STOP=1 -d $db -c "CALL lifecycle.refresh_segment_view('segs')"
 	ok $? "$old: the view made under $old refreshes after the update"
 	is "$(value $db "SELECT string_agg(outcome || ':' || as_of, ',' ORDER BY run_id) FROM lifecycle.refresh_runs")" \

@@ -62,7 +62,7 @@ BEGIN
       SELECT c.customer, c.s
         FROM (SELECT o.customer, lifecycle.rfm_agg(o.day, o.amount) AS s FROM (%s) o GROUP BY o.customer) c
        WHERE (c.s).purchase_days > 0)
-    SELECT map.segment, count(*), count(*)::numeric / sum(count(*)) OVER (),
+    SELECT map.segment, count(*), lifecycle._percent(count(*), sum(count(*)) OVER ())::numeric(5,2),
            sum((x.s).orders)::bigint, sum((x.s).monetary)
       FROM (%s) x
       JOIN lifecycle.segment_map($3) map ON map.r = x.r AND map.f = x.f AND map.m = x.m

@@ -560,7 +560,7 @@ BEGIN
   EXECUTE format($v$
     CREATE VIEW %1$s AS
     SELECT v.stage, count(*) AS customers,
-           round(100.0 * count(*) / sum(count(*)) OVER (), 2) AS share_pct,
+           lifecycle._percent(count(*), sum(count(*)) OVER ())::numeric(5,2) AS share_pct,
            sum(v.orders)::bigint AS orders, sum(v.monetary) AS revenue
       FROM %2$s v GROUP BY v.stage ORDER BY v.stage::lifecycle.stage$v$, names[1], settings.view_name);
   EXECUTE format('COMMENT ON VIEW %s IS %L', names[1], 'Customers, share, orders and net revenue per lifecycle stage, in lifecycle order');
@@ -572,9 +572,9 @@ BEGIN
   EXECUTE format($v$
     CREATE VIEW %1$s AS
     SELECT v.segment, count(*) AS customers,
-           round(100.0 * count(*) / sum(count(*)) OVER (), 2) AS share_pct,
+           lifecycle._percent(count(*), sum(count(*)) OVER ())::numeric(5,2) AS share_pct,
            sum(v.orders)::bigint AS orders, sum(v.monetary) AS revenue,
-           round(sum(v.gross) / nullif(sum(v.orders), 0), 2) AS aov
+           round(sum(v.gross) / nullif(sum(v.orders), 0), 2)::numeric(38,2) AS aov
       FROM %2$s v WHERE v.segment IS NOT NULL GROUP BY v.segment
      ORDER BY count(*) DESC, v.segment$v$, names[2], settings.view_name);
   EXECUTE format('COMMENT ON VIEW %s IS %L', names[2],
