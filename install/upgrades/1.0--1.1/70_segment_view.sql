@@ -419,8 +419,9 @@ COMMENT ON FUNCTION lifecycle._drop_order_triggers(text, oid) IS
 -- fixed): only the orders of the customers logged as changed since the last
 -- refresh are read, or every order when full_read is asked for, the changes are
 -- not logged (or the triggers are gone), the zone changed, the as-of day
--- went back, the orders were truncated or a quarter of the customers
--- changed.  Returns whether every order was read.
+-- went back, the orders were truncated, a quarter of the customers
+-- changed, or the rows are not the last refresh's (someone deleted some).
+-- Returns whether every order was read.
 CREATE FUNCTION lifecycle._write_rows(settings lifecycle.segment_views, full_read boolean) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -430,6 +431,7 @@ DECLARE
   changed text[];
   guests_changed boolean;
   truncated boolean;
+  rows bigint;
   read_all boolean;
 BEGIN
   SELECT r.* INTO last FROM lifecycle.refresh_runs r
@@ -446,9 +448,10 @@ BEGIN
       USING DETAIL = 'This refresh reads every order.',
             HINT = 'Create the view again (lifecycle.create_segment_view) to restore them.';
   END IF;
+  EXECUTE format('SELECT count(*) FROM %s', lifecycle._data_name(settings.view_name)) INTO rows;
   read_all := full_read OR NOT settings.incremental OR NOT logged OR last.run_id IS NULL
               OR last.time_zone IS DISTINCT FROM settings.time_zone OR last.as_of > day OR truncated
-              OR coalesce(cardinality(changed), 0) > last.customers / 4;
+              OR coalesce(cardinality(changed), 0) > last.customers / 4 OR rows <> last.customers;
   EXECUTE lifecycle._segment_view_write_sql(settings)
     USING day, CASE WHEN NOT read_all THEN coalesce(changed, '{}') END,
           CASE WHEN NOT read_all AND NOT guests_changed THEN last.guest_orders END;
