@@ -576,7 +576,8 @@ COMMENT ON FUNCTION lifecycle._drop_order_triggers(text, oid) IS
 -- refresh are read, or every order when full_read is asked for, the changes are
 -- not logged (or the triggers are gone), the zone changed, the as-of day
 -- went back, the orders were truncated, a quarter of the customers
--- changed, or the rows are not the last refresh's (someone deleted some).
+-- changed, the rows are not the last refresh's (someone deleted some), or
+-- the score method is ntile (which ranks every customer by key).
 -- Returns whether every order was read.
 CREATE FUNCTION lifecycle._write_rows(settings lifecycle.segment_views, full_read boolean) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
@@ -607,7 +608,8 @@ BEGIN
   EXECUTE format('SELECT count(*) FROM %s', lifecycle._data_name(settings.view_name)) INTO rows;
   read_all := full_read OR NOT settings.incremental OR NOT logged OR last.run_id IS NULL
               OR last.time_zone IS DISTINCT FROM settings.time_zone OR last.as_of > day OR truncated
-              OR coalesce(cardinality(changed), 0) > last.customers / 4 OR rows <> last.customers;
+              OR coalesce(cardinality(changed), 0) > last.customers / 4 OR rows <> last.customers
+              OR settings.score_method = 'ntile';
   EXECUTE lifecycle._segment_view_write_sql(settings)
     USING day, CASE WHEN NOT read_all THEN coalesce(changed, '{}') END,
           CASE WHEN NOT read_all AND NOT guests_changed THEN last.guest_orders END;
@@ -940,7 +942,7 @@ BEGIN
            SELECT f.name, f.comment, false FROM lifecycle._facts_columns() f
             WHERE f.name IN ('days_since_last_order', 'tenure_days', 'btyd_t')
   LOOP
-    IF c.col <> 'summary_state' THEN
+    IF c.col NOT IN ('summary_state', 'fingerprint') THEN
       EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', settings.view_name, c.col, c.text);
     END IF;
     IF c.stored THEN

@@ -91,8 +91,12 @@ CALL check_refresh('as-of day back');
 UPDATE lifecycle.segment_views SET time_zone = 'Asia/Tokyo' WHERE view_name IN ('inc.v', 'inc.twin');
 CALL check_refresh('another zone');
 -- another score method and rule set: every row recomputed from the kept summaries
-UPDATE lifecycle.segment_views SET score_method = 'ntile', rule_set = 'classic' WHERE view_name IN ('inc.v', 'inc.twin');
-CALL check_refresh('ntile and classic');
+UPDATE lifecycle.segment_views SET score_method = 'quantile', rule_set = 'classic' WHERE view_name IN ('inc.v', 'inc.twin');
+CALL check_refresh('quantile and classic');
+-- ntile ranks every customer by key: every order is read
+UPDATE lifecycle.segment_views SET score_method = 'ntile' WHERE view_name IN ('inc.v', 'inc.twin');
+CALL check_refresh('ntile');
+UPDATE lifecycle.segment_views SET score_method = 'bands' WHERE view_name IN ('inc.v', 'inc.twin');
 -- many customers changed: every order is read
 UPDATE orders SET amount = amount + 1 WHERE customer <= 20;
 CALL check_refresh('a quarter of the customers changed');

@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "common/hashfn.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -76,6 +77,7 @@ enum
 	V_STAGE_REASON,
 	V_EXPECTED_NEXT_ORDER,
 	V_SUMMARY_STATE,
+	V_FINGERPRINT,
 	V_NATTS
 };
 
@@ -126,6 +128,7 @@ static const RowColumn row_columns[V_NATTS] = {
 	{F_STAGE_REASON, VARCHAROID},
 	{F_EXPECTED_NEXT_ORDER},
 	{-1, BYTEAOID, "summary_state", "The rfm_agg state of the customer's orders, kept for the next refresh (internal, versioned)"},
+	{-1, INT8OID, "fingerprint", "A fingerprint of the row's other columns, by which a refresh finds the rows that changed (internal)"},
 };
 
 static const char *
@@ -197,22 +200,6 @@ check_row_desc(TupleDesc desc, Oid key_type)
 							format_type_be(type)),
 					 errhint("lifecycle._row_columns() lists them.")));
 	}
-}
-
-/*
- * The previous rows' columns after the key and summary_state, as SQL (what
- * customers.c fingerprints), and where the stage is among them.
- */
-static char *
-previous_columns_sql(int *stage)
-{
-	StringInfoData sql;
-
-	initStringInfo(&sql);
-	for (int i = V_CUSTOMER + 1; i < V_SUMMARY_STATE; i++)
-		appendStringInfo(&sql, "%sv.%s", i > V_CUSTOMER + 1 ? ", " : "", quote_identifier(row_column_name(i)));
-	*stage = V_STAGE - (V_CUSTOMER + 1);
-	return sql.data;
 }
 
 /*
@@ -432,37 +419,41 @@ view_row(const Datum *facts, const bool *fact_nulls, Stage stage, const SegmentM
 	nulls[V_RECOMMENDED_ACTION] = action == (Datum) 0;
 }
 
-/* What writing the changed rows works with. */
+/* What writing the changed rows works with, and counts. */
 typedef struct ChangesOutput
 {
 	const FactsOutput *facts;
 	SegmentMap	segments;
-	uint8		(*ntile)[METRIC_COUNT]; /* ntile scores, or NULL */
+	uint8		(*ntile)[METRIC_COUNT]; /* by customer: ntile scores, or NULL */
 	TupleDesc	desc;
 	Tuplestorestate *store;
 	int64		written;
+	int64		present;		/* customers in the view */
+	Transitions moves;
 } ChangesOutput;
 
 /*
- * Put a customer's row into the store if it is new or changed, or its key
- * with a NULL stage if it is gone; count its move in *moves.
+ * Put a customer's row into the store if it is new or changed (its
+ * fingerprint: of its columns and its summary state), or its key with a
+ * NULL stage if it is gone; count its move in *moves and whether it is
+ * there in *present.
  */
 static void
-customer_change(const Customer *customer, int64 i, ChangesOutput *out, Transitions moves)
+customer_change(const Customer *customer, int64 i, ChangesOutput *out)
 {
 	Datum		facts[F_NATTS];
 	bool		fact_nulls[F_NATTS];
 	Datum		values[V_NATTS];
 	bool		nulls[V_NATTS];
 	Stage		stage;
-	bytea	   *state = NULL;
-	uint64		state_fingerprint = customer->previous_state_fingerprint;
+	bytea	   *state = customer->kept_state;
+	uint64		fingerprint;
 
 	if (!customer_present(customer))
 	{
 		if (customer->previous_stage < 0)
 			return;
-		moves[customer->previous_stage + 1][0]++;
+		out->moves[customer->previous_stage + 1][0]++;
 		memset(nulls, true, sizeof(nulls));
 		values[V_CUSTOMER] = customer->key;
 		nulls[V_CUSTOMER] = false;
@@ -470,8 +461,9 @@ customer_change(const Customer *customer, int64 i, ChangesOutput *out, Transitio
 		out->written++;
 		return;
 	}
+	out->present++;
 	stage = fact_row(customer, out->facts, facts, fact_nulls);
-	moves[customer->previous_stage + 1][stage + 1]++;
+	out->moves[customer->previous_stage + 1][stage + 1]++;
 	if (out->ntile != NULL && out->ntile[i][0] > 0)
 		for (int m = 0; m < METRIC_COUNT; m++)
 		{
@@ -479,23 +471,90 @@ customer_change(const Customer *customer, int64 i, ChangesOutput *out, Transitio
 			fact_nulls[F_R_SCORE + m] = false;
 		}
 	view_row(facts, fact_nulls, stage, &out->segments, values, nulls);
-	/* a summary kept from the previous row is that row's; one read now may differ */
 	if (customer->read && customer->state != NULL)
-	{
 		state = rfm_state_serialize(customer->state);
-		state_fingerprint = bytes_fingerprint(state);
-	}
-	if (customer->previous_stage >= 0 &&
-		state_fingerprint == customer->previous_state_fingerprint &&
-		row_fingerprint(out->desc, values, nulls, V_CUSTOMER + 1, V_SUMMARY_STATE) ==
-		customer->previous_fingerprint)
+	fingerprint = row_fingerprint(out->desc, values, nulls, V_CUSTOMER + 1, V_SUMMARY_STATE);
+	if (state != NULL)
+		fingerprint = hash_combine64(fingerprint, bytes_fingerprint(state));
+	if (customer->previous_stage >= 0 && fingerprint == customer->previous_fingerprint)
 		return;
-	if (state == NULL && customer->state != NULL)
-		state = rfm_state_serialize(customer->state);
 	nulls[V_SUMMARY_STATE] = state == NULL;
 	values[V_SUMMARY_STATE] = PointerGetDatum(state);
+	values[V_FINGERPRINT] = Int64GetDatum((int64) fingerprint);
+	nulls[V_FINGERPRINT] = false;
 	tuplestore_putvalues(out->store, out->desc, values, nulls);
 	out->written++;
+}
+
+/* stream_customers' second pass: each customer's change. */
+static void
+stream_change(void *arg, const Customer *customer)
+{
+	customer_change(customer, -1, (ChangesOutput *) arg);
+}
+
+/* stream_customers' first pass: what the breaks and fits are computed from. */
+static void
+stream_collect(void *arg, const Customer *customer)
+{
+	facts_collect((FactsCollector *) arg, customer);
+}
+
+/*
+ * The changes when every order is read: every customer's summary, held in
+ * memory (customers.c), then each customer's row.
+ */
+static void
+changes_from_orders(const ViewSettings *settings, FactsOutput *facts, ChangesOutput *out, MemoryContext mcxt,
+					MemoryContext row_mcxt, CustomerCounts *counts)
+{
+	int64		n;
+	Customer   *customers = facts_compute(settings, facts, mcxt, row_mcxt, &n, counts);
+
+	if (facts->method == METHOD_NTILE)
+	{
+		out->ntile = MemoryContextAllocExtended(mcxt, Max(n, 1) * sizeof(*out->ntile),
+												MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		ntile_scores(customers, n, facts, order_source_key_type(&settings->source),
+					 order_source_key_collation(&settings->source), out->ntile);
+	}
+	progress_phase(PHASE_WRITE, counts->rows, n);
+	for (int64 i = 0; i < n; i++)
+	{
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		prefetch_ahead(customers, n, i);
+		old = MemoryContextSwitchTo(row_mcxt);
+		customer_change(&customers[i], i, out);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(row_mcxt);
+	}
+}
+
+/*
+ * The changes when only the changed customers' orders are read: their
+ * summaries held in memory, every other customer's read from its row, in
+ * two passes over the rows (what the breaks and fits need, then each
+ * customer's row), so that memory follows the changed customers, not all.
+ */
+static void
+changes_from_rows(const ViewSettings *settings, FactsOutput *facts, ChangesOutput *out, MemoryContext mcxt,
+				  CustomerCounts *counts)
+{
+	ChangedCustomers *changed;
+	FactsCollector collector;
+
+	if (facts->method == METHOD_NTILE)
+		elog(ERROR, "the ntile score method ranks every customer: read every order");
+	progress_phase(PHASE_READ, 0, 0);
+	changed = read_changed_customers(&settings->source, mcxt, counts);
+	progress_phase(PHASE_SCORE, counts->rows, 0);
+	facts_collect_start(&collector, facts, mcxt);
+	stream_customers(changed, stream_collect, &collector);
+	facts_collect_finish(&collector, facts, counts->rows, collector.scored);
+	progress_phase(PHASE_WRITE, counts->rows, collector.scored);
+	stream_customers(changed, stream_change, out);
 }
 
 /*
@@ -511,12 +570,7 @@ changes_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
 	MemoryContext mcxt,
 				row_mcxt,
 				old;
-	Customer   *customers;
-	int64		n;
 	CustomerCounts counts;
-	Transitions moves = {{0}};
-	Oid			key_type = order_source_key_type(&settings->source);
-	int64		present = 0;
 
 	settings_check(settings);
 	facts_output_init(settings, &facts);
@@ -525,37 +579,23 @@ changes_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("lifecycle._segment_view_changes must be called in FROM with a column definition list")));
-	check_row_desc(rsinfo->expectedDesc, key_type);
+	check_row_desc(rsinfo->expectedDesc, order_source_key_type(&settings->source));
 
 	mcxt = AllocSetContextCreate(CurrentMemoryContext, "lifecycle view rows", ALLOCSET_DEFAULT_SIZES);
 	row_mcxt = AllocSetContextCreate(mcxt, "lifecycle view row", ALLOCSET_DEFAULT_SIZES);
 	memset(&out, 0, sizeof(out));
 	out.facts = &facts;
 	segment_map_read(settings->rule_set, &out.segments, mcxt);
-	customers = facts_compute(settings, &facts, mcxt, row_mcxt, &n, &counts);
-	if (facts.method == METHOD_NTILE)
-	{
-		out.ntile = MemoryContextAllocExtended(mcxt, Max(n, 1) * sizeof(*out.ntile), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-		ntile_scores(customers, n, &facts, key_type, order_source_key_collation(&settings->source), out.ntile);
-	}
-	progress_phase(PHASE_WRITE, counts.rows, n);
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	out.desc = CreateTupleDescCopy(rsinfo->expectedDesc);
 	out.store = tuplestore_begin_heap(true, false, work_mem);
 	MemoryContextSwitchTo(old);
-	for (int64 i = 0; i < n; i++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		prefetch_ahead(customers, n, i);
-		old = MemoryContextSwitchTo(row_mcxt);
-		customer_change(&customers[i], i, &out, moves);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(row_mcxt);
-	}
+	if (settings->source.changed == NULL)
+		changes_from_orders(settings, &facts, &out, mcxt, row_mcxt, &counts);
+	else
+		changes_from_rows(settings, &facts, &out, mcxt, &counts);
 	progress_done(counts.rows);
-	for (int64 i = 0; i < n; i++)
-		present += customer_present(&customers[i]);
-	remember_facts(settings, &facts, &counts, present, out.written, moves);
+	remember_facts(settings, &facts, &counts, out.present, out.written, out.moves);
 	rsinfo->setResult = out.store;
 	rsinfo->setDesc = out.desc;
 	rsinfo->returnMode = SFRM_Materialize;
@@ -596,7 +636,6 @@ segment_view_changes(PG_FUNCTION_ARGS)
 	settings_from_row(PG_GETARG_HEAPTUPLEHEADER(0), &settings);
 	settings.source.as_of = DatumGetDateADT(required_arg(fcinfo, 1, "as_of", NULL));
 	settings.source.previous = view_rows_relation(settings.view_name);
-	settings.source.previous_columns = previous_columns_sql(&settings.source.previous_stage);
 	settings.source.changed = PG_ARGISNULL(2) ? NULL : PG_GETARG_ARRAYTYPE_P(2);
 	settings.source.known_guests = PG_ARGISNULL(3) ? -1 : PG_GETARG_INT64(3);
 	settings.source.log_view = settings.incremental ? settings.view_name : NULL;

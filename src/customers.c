@@ -58,9 +58,9 @@ typedef struct CustomerEntry
 	bool		listed;			/* in the customers relation */
 	bool		read;			/* its orders are read now: no previous state kept */
 	bool		future;			/* has orders after the as-of day */
+	bool		seen;			/* met by the current pass of stream_customers */
 	RfmAggState *state;
 	uint64		previous_fingerprint;
-	uint64		previous_state_fingerprint;
 } CustomerEntry;
 
 static inline uint32
@@ -115,7 +115,8 @@ typedef enum ScanRows
 {
 	ORDER_ROWS,					/* customer, time, amount */
 	CUSTOMER_ROWS,				/* customer, of the customers relation */
-	PREVIOUS_ROWS				/* customer, summary_state, the columns of the view's rows */
+	PREVIOUS_ROWS,				/* customer, stage, fingerprint of the view's rows */
+	STREAM_ROWS					/* customer, summary_state, stage, fingerprint, listed */
 } ScanRows;
 
 /* The scan: receives the rows of its queries, as a DestReceiver. */
@@ -128,8 +129,9 @@ typedef struct FactsScan
 	Oid			time_type;
 	const pg_tz *zone;			/* for timestamptz order times */
 	ScanRows	rows;
-	bool		keep_states;	/* previous rows bring the summaries of customers not read */
 	bool		future_guests;	/* order rows without a customer after the as-of day */
+	CustomerFn	stream_fn;		/* STREAM_ROWS: what to do with each customer */
+	void	   *stream_arg;
 	MemoryContext mcxt;			/* keys and states */
 	MemoryContext batch_mcxt;	/* what the batch's rows point to */
 	MemoryContext row_mcxt;		/* reset after each row */
@@ -163,8 +165,8 @@ entry_init(FactsScan *scan, CustomerEntry *entry, Datum key)
 	MemoryContextSwitchTo(old);
 	entry->state = NULL;
 	entry->previous_stage = -1;
-	entry->listed = entry->read = entry->future = false;
-	entry->previous_fingerprint = entry->previous_state_fingerprint = 0;
+	entry->listed = entry->read = entry->future = entry->seen = false;
+	entry->previous_fingerprint = 0;
 }
 
 /*
@@ -249,28 +251,57 @@ batch_add(FactsScan *scan, const Datum *values, const bool *nulls)
 		batch_flush(scan);
 }
 
-/*
- * A row of the view's previous contents (customer, summary_state, then the
- * columns of source->previous_columns): its customer's previous stage and
- * fingerprints, and its summary unless its orders are read now.
- */
-static void
-previous_row(FactsScan *scan, TupleDesc desc, const Datum *values, const bool *nulls)
+/* The stage of a stage label, -1 for NULL. */
+static int8
+stage_or_none(Datum label, bool isnull)
 {
-	int			stage_column = 2 + scan->source->previous_stage;
+	return isnull ? -1 : (int8) stage_of_label(TextDatumGetCString(label));
+}
+
+/* A row of the view's previous contents (customer, stage, fingerprint). */
+static void
+previous_row(FactsScan *scan, const Datum *values, const bool *nulls)
+{
 	bool		found;
 	CustomerEntry *entry = customers_insert(scan->customers, values[0], &found);
 
 	if (!found)
 		entry_init(scan, entry, values[0]);
 	scan->counts->previous++;
-	entry->previous_stage = (int8) stage_of_label(TextDatumGetCString(values[stage_column]));
-	entry->previous_fingerprint = row_fingerprint(desc, values, nulls, 2, desc->natts);
-	if (nulls[1])
-		return;
-	entry->previous_state_fingerprint = bytes_fingerprint(DatumGetByteaPP(values[1]));
-	if (scan->keep_states && !entry->read)
-		entry->state = rfm_state_deserialize(DatumGetByteaPP(values[1]), scan->mcxt);
+	entry->previous_stage = stage_or_none(values[1], nulls[1]);
+	entry->previous_fingerprint = nulls[2] ? 0 : (uint64) DatumGetInt64(values[2]);
+}
+
+/*
+ * A customer of a pass of stream_customers (customer, summary_state,
+ * stage, fingerprint, listed): its summary that of its orders if they
+ * changed, else its row's.
+ */
+static void
+stream_row(FactsScan *scan, const Datum *values, const bool *nulls)
+{
+	CustomerEntry *entry = customers_lookup(scan->customers, values[0]);
+	Customer	customer;
+
+	memset(&customer, 0, sizeof(customer));
+	customer.key = values[0];
+	customer.previous_stage = stage_or_none(values[2], nulls[2]);
+	customer.previous_fingerprint = nulls[3] ? 0 : (uint64) DatumGetInt64(values[3]);
+	customer.listed = DatumGetBool(values[4]);
+	if (customer.previous_stage >= 0)
+		scan->counts->previous++;
+	if (entry != NULL)
+	{
+		entry->seen = true;
+		customer.state = entry->state;
+		customer.read = true;
+	}
+	else if (!nulls[1])
+	{
+		customer.kept_state = DatumGetByteaPP(values[1]);
+		customer.state = rfm_state_deserialize(customer.kept_state, CurrentMemoryContext);
+	}
+	scan->stream_fn(scan->stream_arg, &customer);
 }
 
 /*
@@ -279,12 +310,14 @@ previous_row(FactsScan *scan, TupleDesc desc, const Datum *values, const bool *n
  * its customer; temporary allocations are freed after it.
  */
 static void
-scan_row(FactsScan *scan, TupleDesc desc, const Datum *values, const bool *nulls)
+scan_row(FactsScan *scan, const Datum *values, const bool *nulls)
 {
 	MemoryContext old = MemoryContextSwitchTo(scan->row_mcxt);
 
 	if (scan->rows == PREVIOUS_ROWS)
-		previous_row(scan, desc, values, nulls);
+		previous_row(scan, values, nulls);
+	else if (scan->rows == STREAM_ROWS)
+		stream_row(scan, values, nulls);
 	else if (scan->rows == ORDER_ROWS && nulls[0] && !nulls[1])
 	{
 		bool		future = order_day(scan, values[1]) > scan->source->as_of;
@@ -306,7 +339,7 @@ static bool
 scan_receive(TupleTableSlot *slot, DestReceiver *self)
 {
 	slot_getallattrs(slot);
-	scan_row((FactsScan *) self, slot->tts_tupleDescriptor, slot->tts_values, slot->tts_isnull);
+	scan_row((FactsScan *) self, slot->tts_values, slot->tts_isnull);
 	return true;
 }
 
@@ -363,7 +396,7 @@ scan_query(FactsScan *scan, const char *sql, Oid param_type, Datum param)
 			bool	   *nulls = palloc(SPI_tuptable->tupdesc->natts * sizeof(bool));
 
 			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
-			scan_row(scan, SPI_tuptable->tupdesc, values, nulls);
+			scan_row(scan, values, nulls);
 		}
 		SPI_freetuptable(SPI_tuptable);
 	}
@@ -485,7 +518,7 @@ collect_customers(customers_hash *table, MemoryContext mcxt, int64 *count)
 		customer->listed = entry->listed;
 		customer->read = entry->read;
 		customer->previous_fingerprint = entry->previous_fingerprint;
-		customer->previous_state_fingerprint = entry->previous_state_fingerprint;
+		customer->kept_state = NULL;
 	}
 	*count = n;
 	return customers;
@@ -606,77 +639,89 @@ log_future_customers(FactsScan *scan)
 	MemoryContextReset(scan->row_mcxt);
 }
 
+/* The orders query of a source: customer, time, amount, as SQL. */
+static char *
+orders_sql(const OrderSource *source)
+{
+	return psprintf("SELECT x.%s, x.%s, x.%s::pg_catalog.numeric FROM %s x",
+					quote_identifier(source->customer_column), quote_identifier(source->time_column),
+					quote_identifier(source->amount_column), relation_sql_name(source->orders));
+}
+
+/* The keys of the customers relation, if there is one, into the scan's table. */
+static void
+scan_listed(FactsScan *scan)
+{
+	const OrderSource *source = scan->source;
+	const char *key;
+
+	if (!OidIsValid(source->customers))
+		return;
+	key = quote_identifier(source->customers_key);
+	scan->rows = CUSTOMER_ROWS;
+	scan_query(scan, psprintf("SELECT c.%s::%s FROM %s c WHERE c.%s IS NOT NULL", key,
+							  format_type_be_qualified(scan->key.type), relation_sql_name(source->customers), key),
+			   InvalidOid, (Datum) 0);
+	batch_flush(scan);
+}
+
 /*
- * Read into the scan's table: the order rows (all of them, or only those of
- * the changed customers, whose summaries the previous rows do not give),
- * the keys of the customers relation if there is one, and the view's
- * previous rows if there are.  Order rows after the as-of day are not
- * summarized; without a customer they are counted as guests.
+ * Every order row (those after the as-of day only to log them again when
+ * the view logs its changes; without a customer counted as guests), the
+ * keys of the customers relation, and the customer, stage and fingerprint
+ * of the view's previous rows, into the scan's table.
  */
 static void
-scan_relations(const OrderSource *source, FactsScan *scan, Datum day_end)
+scan_relations(FactsScan *scan, Datum day_end)
 {
-	const char *customer = quote_identifier(source->customer_column);
-	const char *time = quote_identifier(source->time_column);
-	StringInfoData sql;
-	StringInfoData previous;
+	const OrderSource *source = scan->source;
+	char	   *sql = orders_sql(source);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	initStringInfo(&sql);
-	initStringInfo(&previous);
+	if (source->log_view == NULL)
+		sql = psprintf("%s WHERE x.%s OPERATOR(pg_catalog.<) $1", sql, quote_identifier(source->time_column));
+	scan->rows = ORDER_ROWS;
+	scan_query(scan, sql, source->log_view == NULL ? scan->time_type : InvalidOid, day_end);
+	batch_flush(scan);
+	scan_listed(scan);
 	if (OidIsValid(source->previous))
-		appendStringInfo(&previous, "SELECT v.%s, v.summary_state, %s FROM %s v", customer,
-						 source->previous_columns, relation_sql_name(source->previous));
-	appendStringInfo(&sql, "SELECT x.%s, x.%s, x.%s::pg_catalog.numeric FROM %s x",
-					 customer, time, quote_identifier(source->amount_column),
-					 relation_sql_name(source->orders));
-	if (source->changed != NULL)
 	{
-		/* the previous rows' summaries, then the changed customers' orders */
-		mark_changed(scan);
 		scan->rows = PREVIOUS_ROWS;
-		scan->keep_states = true;
-		scan_query(scan, previous.data, InvalidOid, (Datum) 0);
-		appendStringInfo(&sql, " WHERE x.%s %s ANY ($1::pg_catalog.text[]::%s[])", customer,
-						 key_equality_sql(&scan->key), format_type_be_qualified(scan->key.type));
-		scan->rows = ORDER_ROWS;
-		scan_query(scan, sql.data, TEXTARRAYOID, PointerGetDatum(source->changed));
-		batch_flush(scan);
-		if (source->known_guests >= 0)
-			scan->counts->guests = source->known_guests;
-		else
-			count_guests(scan, day_end);
-	}
-	else
-	{
-		/* every order (those after the as-of day only to log them again) */
-		if (source->log_view == NULL)
-			appendStringInfo(&sql, " WHERE x.%s OPERATOR(pg_catalog.<) $1", time);
-		scan->rows = ORDER_ROWS;
-		scan_query(scan, sql.data, source->log_view == NULL ? scan->time_type : InvalidOid, day_end);
-		batch_flush(scan);
-		if (OidIsValid(source->previous))
-		{
-			scan->rows = PREVIOUS_ROWS;
-			scan_query(scan, previous.data, InvalidOid, (Datum) 0);
-		}
-	}
-	if (OidIsValid(source->customers))
-	{
-		const char *key = quote_identifier(source->customers_key);
-
-		resetStringInfo(&sql);
-		appendStringInfo(&sql, "SELECT c.%s::%s FROM %s c WHERE c.%s IS NOT NULL",
-						 key, format_type_be_qualified(scan->key.type),
-						 relation_sql_name(source->customers), key);
-		scan->rows = CUSTOMER_ROWS;
-		scan_query(scan, sql.data, InvalidOid, (Datum) 0);
-		batch_flush(scan);
+		scan_query(scan, psprintf("SELECT v.%s, v.stage::pg_catalog.text, v.fingerprint FROM %s v",
+								  quote_identifier(source->customer_column), relation_sql_name(source->previous)),
+				   InvalidOid, (Datum) 0);
 	}
 	if (source->log_view != NULL)
 		log_future_customers(scan);
 	SPI_finish();
+}
+
+/* A scan of the source's relations into a new table of customers in mcxt. */
+static void
+scan_init(FactsScan *scan, const OrderSource *source, MemoryContext mcxt, CustomerCounts *counts, Datum *day_end)
+{
+	Oid			key_collation;
+
+	memset(scan, 0, sizeof(FactsScan));
+	scan->pub.receiveSlot = scan_receive;
+	scan->pub.rStartup = scan_startup;
+	scan->pub.rShutdown = scan_shutdown;
+	scan->pub.rDestroy = scan_destroy;
+	scan->pub.mydest = DestNone;
+	scan->mcxt = mcxt;
+	scan->source = source;
+	memset(counts, 0, sizeof(CustomerCounts));
+	scan->counts = counts;
+	scan->batch_mcxt = AllocSetContextCreate(mcxt, "lifecycle order batch", ALLOCSET_DEFAULT_SIZES);
+	scan->row_mcxt = AllocSetContextCreate(mcxt, "lifecycle order row", ALLOCSET_DEFAULT_SIZES);
+	scan->key.type = column_type(source->orders, source->customer_column, &key_collation);
+	scan->time_type = order_time_type(source);
+	*day_end = as_of_day_end(scan->time_type, source->time_column, source->as_of, source->time_zone);
+	if (scan->time_type == TIMESTAMPTZOID)
+		scan->zone = lookup_zone(source->time_zone);
+	key_type_init(&scan->key, key_collation);
+	scan->customers = customers_create(mcxt, 1024, &scan->key);
 }
 
 /* The collation of the orders' customer key. */
@@ -745,42 +790,120 @@ order_time_type(const OrderSource *source)
 /*
  * Every customer of the orders up to the end of the as-of day (and every key
  * of the customers relation, if given) with the rfm_agg state of its orders,
- * and its stage in source->previous if given, in one array; keys, states
- * and array live in mcxt.  *counts: the order rows read, those without a
- * customer, and the previous rows of customers no longer there.
+ * and its stage and fingerprint in source->previous if given, in one array;
+ * keys, states and array live in mcxt.  *counts: the order rows read, those
+ * without a customer, the customers with orders after the as-of day, the
+ * previous rows.
  */
 Customer *
 read_customers(const OrderSource *source, MemoryContext mcxt, int64 *count, CustomerCounts *counts)
 {
 	FactsScan	scan;
-	Oid			key_collation;
 	Datum		day_end;
 	Customer   *customers;
 
-	memset(&scan, 0, sizeof(scan));
-	scan.pub.receiveSlot = scan_receive;
-	scan.pub.rStartup = scan_startup;
-	scan.pub.rShutdown = scan_shutdown;
-	scan.pub.rDestroy = scan_destroy;
-	scan.pub.mydest = DestNone;
-	scan.mcxt = mcxt;
-	scan.source = source;
-	memset(counts, 0, sizeof(CustomerCounts));
-	scan.counts = counts;
-	scan.batch_mcxt = AllocSetContextCreate(mcxt, "lifecycle order batch", ALLOCSET_DEFAULT_SIZES);
-	scan.row_mcxt = AllocSetContextCreate(mcxt, "lifecycle order row", ALLOCSET_DEFAULT_SIZES);
-	scan.key.type = column_type(source->orders, source->customer_column, &key_collation);
-	scan.time_type = order_time_type(source);
-	day_end = as_of_day_end(scan.time_type, source->time_column, source->as_of, source->time_zone);
-	if (scan.time_type == TIMESTAMPTZOID)
-		scan.zone = lookup_zone(source->time_zone);
-	key_type_init(&scan.key, key_collation);
-	scan.customers = customers_create(mcxt, 1024, &scan.key);
-
-	scan_relations(source, &scan, day_end);
+	scan_init(&scan, source, mcxt, counts, &day_end);
+	scan_relations(&scan, day_end);
 	customers = collect_customers(scan.customers, mcxt, count);
 	customers_destroy(scan.customers);
 	MemoryContextDelete(scan.batch_mcxt);
 	MemoryContextDelete(scan.row_mcxt);
 	return customers;
+}
+
+/* The customers whose orders changed: a scan whose table holds only them. */
+struct ChangedCustomers
+{
+	FactsScan	scan;
+	char	   *stream_sql;		/* the view's customers, for stream_customers */
+};
+
+/*
+ * The customers of source->changed with the summaries of their orders now
+ * (in mcxt), reading only their order rows; the guest orders counted
+ * unless known; customers with orders after the as-of day logged again.
+ */
+ChangedCustomers *
+read_changed_customers(const OrderSource *source, MemoryContext mcxt, CustomerCounts *counts)
+{
+	ChangedCustomers *changed = MemoryContextAllocZero(mcxt, sizeof(ChangedCustomers));
+	FactsScan  *scan = &changed->scan;
+	const char *customer = quote_identifier(source->customer_column);
+	const char *equal;
+	Datum		day_end;
+
+	scan_init(scan, source, mcxt, counts, &day_end);
+	equal = key_equality_sql(&scan->key);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	mark_changed(scan);
+	scan->rows = ORDER_ROWS;
+	scan_query(scan, psprintf("%s WHERE x.%s %s ANY ($1::pg_catalog.text[]::%s[])", orders_sql(source), customer,
+							  equal, format_type_be_qualified(scan->key.type)),
+			   TEXTARRAYOID, PointerGetDatum(source->changed));
+	batch_flush(scan);
+	if (source->known_guests >= 0)
+		counts->guests = source->known_guests;
+	else
+		count_guests(scan, day_end);
+	if (source->log_view != NULL)
+		log_future_customers(scan);
+	SPI_finish();
+	/* the view's rows, and the keys of the customers relation without one */
+	if (OidIsValid(source->customers))
+		changed->stream_sql =
+			psprintf("SELECT coalesce(v.%1$s, c.k), v.summary_state, v.stage::pg_catalog.text, v.fingerprint,"
+					 " c.k IS NOT NULL FROM %2$s v FULL JOIN (SELECT DISTINCT x.%3$s::%4$s AS k FROM %5$s x"
+					 " WHERE x.%3$s IS NOT NULL) c ON v.%1$s %6$s c.k",
+					 customer, relation_sql_name(source->previous), quote_identifier(source->customers_key),
+					 format_type_be_qualified(scan->key.type), relation_sql_name(source->customers), equal);
+	else
+		changed->stream_sql =
+			psprintf("SELECT v.%s, v.summary_state, v.stage::pg_catalog.text, v.fingerprint, false FROM %s v",
+					 customer, relation_sql_name(source->previous));
+	return changed;
+}
+
+/*
+ * One pass over a view's customers: fn with each customer of its rows and
+ * of the customers relation, with the summary of its orders if they
+ * changed, else its row's; then with each changed customer not met (new to
+ * the view).  Temporary allocations are freed after each customer.
+ */
+void
+stream_customers(ChangedCustomers *changed, CustomerFn fn, void *arg)
+{
+	FactsScan  *scan = &changed->scan;
+	customers_iterator it;
+	CustomerEntry *entry;
+
+	scan->counts->previous = 0;
+	customers_start_iterate(scan->customers, &it);
+	while ((entry = customers_iterate(scan->customers, &it)) != NULL)
+		entry->seen = false;
+	scan->stream_fn = fn;
+	scan->stream_arg = arg;
+	scan->rows = STREAM_ROWS;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	scan_query(scan, changed->stream_sql, InvalidOid, (Datum) 0);
+	SPI_finish();
+	customers_start_iterate(scan->customers, &it);
+	while ((entry = customers_iterate(scan->customers, &it)) != NULL)
+	{
+		Customer	customer;
+		MemoryContext old;
+
+		if (entry->seen)
+			continue;
+		memset(&customer, 0, sizeof(customer));
+		customer.key = entry->key;
+		customer.state = entry->state;
+		customer.read = true;
+		customer.previous_stage = -1;
+		old = MemoryContextSwitchTo(scan->row_mcxt);
+		fn(arg, &customer);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(scan->row_mcxt);
+	}
 }

@@ -28,12 +28,10 @@ typedef struct OrderSource
 
 	/*
 	 * A segment view's rows as its last refresh left them (<view>_data), or
-	 * InvalidOid: its key, summary_state, then previous_columns (SQL), of
-	 * which the previous_stage'th (from 0) is the stage.
+	 * InvalidOid: the customer key, summary_state, stage and fingerprint are
+	 * read.
 	 */
 	Oid			previous;
-	const char *previous_columns;
-	int			previous_stage;
 
 	/*
 	 * changed: NULL to read every order; else the keys (text[]) of the
@@ -61,9 +59,18 @@ typedef struct Customer
 	int8		previous_stage; /* its Stage in source->previous; -1: not there */
 	bool		listed;			/* in the customers relation */
 	bool		read;			/* state read from its orders now, not kept */
-	uint64		previous_fingerprint;	/* of its previous row's columns */
-	uint64		previous_state_fingerprint; /* of its previous summary_state */
+	uint64		previous_fingerprint;	/* its previous row's fingerprint */
+	bytea	   *kept_state;		/* not read: its previous summary_state */
 } Customer;
+
+/*
+ * The customers whose orders changed since a view's rows were written
+ * (source->changed), with the summaries of their orders now.
+ */
+typedef struct ChangedCustomers ChangedCustomers;
+
+/* What a pass over a view's customers (stream_customers) does with each. */
+typedef void (*CustomerFn) (void *arg, const Customer *customer);
 
 /* Whether a customer is in the view now: it has order rows or is listed. */
 #define customer_present(c) ((c)->state != NULL || (c)->listed)
@@ -109,5 +116,8 @@ extern Oid	order_time_type(const OrderSource *source);
 extern void order_source_check(const OrderSource *source);
 extern Customer *read_customers(const OrderSource *source, MemoryContext mcxt, int64 *count,
 								 CustomerCounts *counts);
+extern ChangedCustomers *read_changed_customers(const OrderSource *source, MemoryContext mcxt,
+												CustomerCounts *counts);
+extern void stream_customers(ChangedCustomers *changed, CustomerFn fn, void *arg);
 
 #endif

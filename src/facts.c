@@ -350,51 +350,6 @@ customer_metrics(const RfmDays *days, Numeric monetary, const FactsOutput *out, 
 	metrics[METRIC_M] = metric_value(monetary, "monetary");
 }
 
-/*
- * The score breaks of the customers with purchase days, as
- * lifecycle.rfm_breaks computes them (none for ntile, which the view's
- * query scores with windows).
- */
-static void
-score_breaks(const Customer *customers, int64 n, FactsOutput *out, MemoryContext row_mcxt)
-{
-	double	   *values[METRIC_COUNT];
-	int64		scored = 0;
-
-	if (out->method == METHOD_NTILE)
-		return;
-	for (int m = 0; m < METRIC_COUNT; m++)
-		values[m] = palloc_extended(Max(n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
-	for (int64 i = 0; i < n; i++)
-	{
-		MemoryContext old = MemoryContextSwitchTo(row_mcxt);
-		RfmDays		days;
-		double		metrics[METRIC_COUNT];
-
-		prefetch_ahead(customers, n, i);
-		if (customers[i].state != NULL && rfm_state_days(customers[i].state, &days) &&
-			days.purchase_days > 0)
-		{
-			rfm_check_days_as_of(&days, out->as_of);
-			customer_metrics(&days, rfm_state_monetary(customers[i].state), out, metrics);
-			for (int m = 0; m < METRIC_COUNT; m++)
-				values[m][scored] = metrics[m];
-			scored++;
-		}
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(row_mcxt);
-	}
-	for (int m = 0; m < METRIC_COUNT; m++)
-	{
-		out->scored[m] = scored > 0;
-		if (scored > 0 && out->method == METHOD_BANDS && m == METRIC_R)
-			recency_band_breaks(out->policy.active_days, out->policy.dormant_days, out->breaks[m]);
-		else if (scored > 0)
-			metric_breaks(values[m], scored, out->method, out->breaks[m]);
-		pfree(values[m]);
-	}
-}
-
 /* A customer's BTYD columns (rfm_btyd_values) as doubles: x, t_x, T, mean repeat spend. */
 static void
 btyd_doubles(const Datum *values, const bool *nulls, double *btyd)
@@ -405,54 +360,109 @@ btyd_doubles(const Datum *values, const bool *nulls, double *btyd)
 	btyd[3] = nulls[3] ? 0.0 : numeric_to_double_clamped(DatumGetNumeric(values[3]));
 }
 
-/*
- * Fit BG/NBD over the customers with purchase days and Gamma-Gamma over
- * those with repeat purchases of positive mean value, as the view's fits
- * over its BTYD columns would; nothing with models off or no buyer.
- */
-static void
-fit_models(const Customer *customers, int64 n, FactsOutput *out, MemoryContext row_mcxt)
+/* Room for one more value in a growing array of n values of size bytes, in mcxt. */
+static void *
+array_room(void *array, int64 n, int64 *capacity, Size size, MemoryContext mcxt)
 {
-	ModelRow   *purchase_rows = palloc_extended(Max(n, 1) * sizeof(ModelRow), MCXT_ALLOC_HUGE);
-	ModelRow   *spend_rows = palloc_extended(Max(n, 1) * sizeof(ModelRow), MCXT_ALLOC_HUGE);
-	int64		npurchase = 0,
-				nspend = 0;
-	ModelRows	rows;
+	if (n < *capacity)
+		return array;
+	*capacity = Max(1024, *capacity * 2);
+	if (array == NULL)
+		return MemoryContextAllocExtended(mcxt, *capacity * size, MCXT_ALLOC_HUGE);
+	return repalloc_huge(array, *capacity * size);
+}
 
-	for (int64 i = 0; i < n; i++)
+/*
+ * Start collecting, customer by customer, what the score breaks and the
+ * fits are computed from: R, F and M of the customers with purchase days
+ * (none for ntile, which ranks), and with models on their BTYD rows.
+ */
+void
+facts_collect_start(FactsCollector *collector, const FactsOutput *out, MemoryContext mcxt)
+{
+	memset(collector, 0, sizeof(FactsCollector));
+	collector->out = out;
+	collector->mcxt = mcxt;
+}
+
+/* Collect one customer (in a short-lived memory context). */
+void
+facts_collect(FactsCollector *collector, const Customer *customer)
+{
+	const FactsOutput *out = collector->out;
+	RfmFacts	facts;
+
+	if (customer->state == NULL || !rfm_state_facts(customer->state, &facts) || facts.days.purchase_days == 0)
+		return;
+	rfm_check_days_as_of(&facts.days, out->as_of);
+	if (out->method != METHOD_NTILE)
 	{
-		MemoryContext old = MemoryContextSwitchTo(row_mcxt);
-		RfmFacts	facts;
+		double		metrics[METRIC_COUNT];
+
+		collector->metrics = array_room(collector->metrics, collector->scored, &collector->metrics_capacity,
+										sizeof(double) * METRIC_COUNT, collector->mcxt);
+		customer_metrics(&facts.days, facts.monetary, out, metrics);
+		memcpy(collector->metrics[collector->scored++], metrics, sizeof(metrics));
+	}
+	if (out->models)
+	{
 		Datum		values[4];
 		bool		nulls[4];
 		double		btyd[4];
 
-		prefetch_ahead(customers, n, i);
-		if (customers[i].state != NULL && rfm_state_facts(customers[i].state, &facts) &&
-			facts.days.purchase_days > 0)
+		rfm_btyd_values(&facts.days, facts.gross, facts.first_day_spend, out->as_of,
+						out->unit_days, values, nulls);
+		btyd_doubles(values, nulls, btyd);
+		collector->purchase_rows = array_room(collector->purchase_rows, collector->npurchase,
+											  &collector->purchase_capacity, sizeof(ModelRow), collector->mcxt);
+		collector->purchase_rows[collector->npurchase++] = (ModelRow) {btyd[0], btyd[1], btyd[2], 1.0};
+		if (spend_is_informative(btyd[0], btyd[3]))
 		{
-			rfm_btyd_values(&facts.days, facts.gross, facts.first_day_spend, out->as_of,
-							out->unit_days, values, nulls);
-			btyd_doubles(values, nulls, btyd);
-			purchase_rows[npurchase++] = (ModelRow) {btyd[0], btyd[1], btyd[2], 1.0};
-			if (spend_is_informative(btyd[0], btyd[3]))
-				spend_rows[nspend++] = (ModelRow) {btyd[0], btyd[3], 0.0, 1.0};
+			collector->spend_rows = array_room(collector->spend_rows, collector->nspend,
+											   &collector->spend_capacity, sizeof(ModelRow), collector->mcxt);
+			collector->spend_rows[collector->nspend++] = (ModelRow) {btyd[0], btyd[3], 0.0, 1.0};
 		}
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(row_mcxt);
 	}
-	if (npurchase > 0)
+}
+
+/*
+ * The score breaks of the collected customers, as lifecycle.rfm_breaks
+ * computes them, and with models on BG/NBD fitted over the customers with
+ * purchase days and Gamma-Gamma over those with repeat purchases of
+ * positive mean value, as the view's fits over its BTYD columns would
+ * (rows and customers: for the progress shown while fitting).
+ */
+void
+facts_collect_finish(FactsCollector *collector, FactsOutput *out, int64 rows, int64 customers)
+{
+	int64		n = collector->scored;
+
+	for (int m = 0; m < METRIC_COUNT && out->method != METHOD_NTILE; m++)
 	{
-		model_rows_from_array(purchase_rows, npurchase, &rows);
-		bgnbd_fit_rows(&rows, BG_SHIFT, &out->purchases);
-		model_rows_from_array(spend_rows, nspend, &rows);
-		gammagamma_fit_rows(&rows, &out->spend);
+		double	   *values = palloc_extended(Max(n, 1) * sizeof(double), MCXT_ALLOC_HUGE);
+
+		for (int64 i = 0; i < n; i++)
+			values[i] = collector->metrics[i][m];
+		out->scored[m] = n > 0;
+		if (n > 0 && out->method == METHOD_BANDS && m == METRIC_R)
+			recency_band_breaks(out->policy.active_days, out->policy.dormant_days, out->breaks[m]);
+		else if (n > 0)
+			metric_breaks(values, n, out->method, out->breaks[m]);
+		pfree(values);
+	}
+	if (out->models && collector->npurchase > 0)
+	{
+		ModelRows	model_rows;
+
+		progress_phase(PHASE_FIT, rows, customers);
+		model_rows_from_array(collector->purchase_rows, collector->npurchase, &model_rows);
+		bgnbd_fit_rows(&model_rows, BG_SHIFT, &out->purchases);
+		model_rows_from_array(collector->spend_rows, collector->nspend, &model_rows);
+		gammagamma_fit_rows(&model_rows, &out->spend);
 		out->purchases_usable = out->purchases.converged;
 		/* a spend model predicts only with a finite population mean: q > 1 */
 		out->spend_usable = out->spend.converged && out->spend.params[1] > 1;
 	}
-	pfree(purchase_rows);
-	pfree(spend_rows);
 }
 
 /*
@@ -685,16 +695,22 @@ facts_compute(const ViewSettings *settings, FactsOutput *out, MemoryContext mcxt
 			  int64 *count, CustomerCounts *counts)
 {
 	Customer   *customers;
+	FactsCollector collector;
 
 	progress_phase(PHASE_READ, 0, 0);
 	customers = read_customers(&settings->source, mcxt, count, counts);
 	progress_phase(PHASE_SCORE, counts->rows, *count);
-	score_breaks(customers, *count, out, row_mcxt);
-	if (out->models)
+	facts_collect_start(&collector, out, mcxt);
+	for (int64 i = 0; i < *count; i++)
 	{
-		progress_phase(PHASE_FIT, counts->rows, *count);
-		fit_models(customers, *count, out, row_mcxt);
+		MemoryContext old = MemoryContextSwitchTo(row_mcxt);
+
+		prefetch_ahead(customers, *count, i);
+		facts_collect(&collector, &customers[i]);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(row_mcxt);
 	}
+	facts_collect_finish(&collector, out, counts->rows, *count);
 	return customers;
 }
 

@@ -78,6 +78,29 @@ typedef struct FactsOutput
 	double		clv_discount_rate;
 } FactsOutput;
 
+/*
+ * What the score breaks and the fits are computed from, collected customer
+ * by customer (facts_collect): each buyer's R, F and M values, and with
+ * models on their BTYD rows.
+ */
+typedef struct FactsCollector
+{
+	const FactsOutput *out;
+	MemoryContext mcxt;
+	double		(*metrics)[METRIC_COUNT];
+	int64		scored;
+	int64		metrics_capacity;
+	ModelRow   *purchase_rows;
+	int64		npurchase;
+	int64		purchase_capacity;
+	ModelRow   *spend_rows;
+	int64		nspend;
+	int64		spend_capacity;
+} FactsCollector;
+
+extern void facts_collect_start(FactsCollector *collector, const FactsOutput *out, MemoryContext mcxt);
+extern void facts_collect(FactsCollector *collector, const Customer *customer);
+extern void facts_collect_finish(FactsCollector *collector, FactsOutput *out, int64 rows, int64 customers);
 extern const char *fact_column_name(int column);
 extern Oid	fact_column_type(int column);
 extern const char *fact_column_comment(int column);
