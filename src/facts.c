@@ -390,26 +390,28 @@ void
 facts_collect(FactsCollector *collector, const Customer *customer)
 {
 	const FactsOutput *out = collector->out;
-	RfmFacts	facts;
+	RfmDays		days;
 
-	if (customer->state == NULL || !rfm_state_facts(customer->state, &facts) || facts.days.purchase_days == 0)
+	if (customer->state == NULL || !rfm_state_days(customer->state, &days) || days.purchase_days == 0)
 		return;
-	rfm_check_days_as_of(&facts.days, out->as_of);
+	rfm_check_days_as_of(&days, out->as_of);
 	if (out->method != METHOD_NTILE)
 	{
 		double		metrics[METRIC_COUNT];
 
 		collector->metrics = array_room(collector->metrics, collector->scored, &collector->metrics_capacity,
 										sizeof(double) * METRIC_COUNT, collector->mcxt);
-		customer_metrics(&facts.days, facts.monetary, out, metrics);
+		customer_metrics(&days, rfm_state_monetary(customer->state), out, metrics);
 		memcpy(collector->metrics[collector->scored++], metrics, sizeof(metrics));
 	}
 	if (out->models)
 	{
+		RfmFacts	facts;
 		Datum		values[4];
 		bool		nulls[4];
 		double		btyd[4];
 
+		rfm_state_facts(customer->state, &facts);
 		rfm_btyd_values(&facts.days, facts.gross, facts.first_day_spend, out->as_of,
 						out->unit_days, values, nulls);
 		btyd_doubles(values, nulls, btyd);
