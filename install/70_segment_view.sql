@@ -268,11 +268,11 @@ COMMENT ON FUNCTION lifecycle._segment_view_changes(lifecycle.segment_views, dat
 CREATE FUNCTION lifecycle._last_facts(view_name text)
   RETURNS TABLE (purchases lifecycle.bgnbd, spend lifecycle.gammagamma, customers bigint, guest_orders bigint,
                  rows_read bigint, btyd_unit_days integer, read_time interval, score_time interval,
-                 fit_time interval, write_time interval, rows_written bigint)
+                 fit_time interval, write_time interval, rows_written bigint, customers_gone bigint)
   LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE ROWS 1
   AS 'MODULE_PATHNAME', 'last_facts_sql';
 COMMENT ON FUNCTION lifecycle._last_facts(text) IS
-  'Internal: the fits, customers, guest order rows, rows read, phase times and rows written of the last computation of a segment view''s facts in this backend';
+  'Internal: the fits, customers, guest order rows, rows read, phase times, rows written and customers gone of the last computation of a segment view''s facts in this backend';
 
 CREATE FUNCTION lifecycle._last_transitions(view_name text)
   RETURNS TABLE (from_stage text, to_stage text, customers bigint)
@@ -415,8 +415,9 @@ COMMENT ON FUNCTION lifecycle._storage(text) IS
   'Internal: the relation a segment view''s refresh writes (its rows, or the materialized view made under 1.0)';
 
 -- The table of a segment view's rows: the columns of lifecycle._row_columns
--- (the key named as in the orders), the key as primary key, and an index of
--- the rows a refresh marks gone (a NULL stage) before it deletes them.
+-- (the key named as in the orders), the key as primary key, and room in its
+-- pages for the rows a daily refresh rewrites (HOT updates: the key, the
+-- only indexed column, never changes).
 CREATE FUNCTION lifecycle._create_rows_table(settings lifecycle.segment_views) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -427,8 +428,8 @@ BEGIN
   SELECT string_agg(format('%I %s', CASE WHEN c.type IS NULL THEN settings.customer_column ELSE c.name END,
                            coalesce(c.type, key_type::text)), ', ')
     INTO columns FROM lifecycle._row_columns() c;
-  EXECUTE format('CREATE TABLE %s (%s, PRIMARY KEY (%I))', data, columns, settings.customer_column);
-  EXECUTE format('CREATE INDEX ON %s (%I) WHERE stage IS NULL', data, settings.customer_column);
+  EXECUTE format('CREATE TABLE %s (%s, PRIMARY KEY (%I)) WITH (fillfactor = 90)', data, columns,
+                 settings.customer_column);
   EXECUTE format('COMMENT ON TABLE %s IS %L', data,
     format('The rows of the segment view %s without its as-of columns, written by its refresh; read %s instead',
            settings.view_name, settings.view_name));
@@ -439,7 +440,7 @@ COMMENT ON FUNCTION lifecycle._create_rows_table(lifecycle.segment_views) IS
 -- The statement that writes a segment view's rows that changed
 -- (lifecycle._segment_view_changes with $1 as_of, $2 the changed customers,
 -- $3 the guest orders), by key; the rows of customers gone get a NULL
--- stage, for lifecycle._write_rows to delete.
+-- stage, for lifecycle._write_rows to delete (rarely: a scan of the rows).
 CREATE FUNCTION lifecycle._segment_view_write_sql(settings lifecycle.segment_views) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -613,7 +614,9 @@ BEGIN
   EXECUTE lifecycle._segment_view_write_sql(settings)
     USING day, CASE WHEN NOT read_all THEN coalesce(changed, '{}') END,
           CASE WHEN NOT read_all AND NOT guests_changed THEN last.guest_orders END;
-  EXECUTE format('DELETE FROM %s WHERE stage IS NULL', lifecycle._data_name(settings.view_name));
+  IF (SELECT f.customers_gone FROM lifecycle._last_facts(settings.view_name) f) > 0 THEN
+    EXECUTE format('DELETE FROM %s WHERE stage IS NULL', lifecycle._data_name(settings.view_name));
+  END IF;
   RETURN read_all;
 END $$;
 COMMENT ON FUNCTION lifecycle._write_rows(lifecycle.segment_views, boolean) IS

@@ -160,21 +160,10 @@ PG_FUNCTION_INFO_V1(row_columns_sql);
 Datum
 row_columns_sql(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < V_NATTS; i++)
-	{
-		Datum		values[3];
-		bool		nulls[3] = {false, false, false};
-
-		values[0] = CStringGetTextDatum(row_column_name(i));
-		nulls[1] = i == V_CUSTOMER;
-		if (!nulls[1])
-			values[1] = CStringGetTextDatum(format_type_be(row_column_type(i)));
-		values[2] = CStringGetTextDatum(row_column_comment(i));
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+		put_column_row(fcinfo, row_column_name(i),
+					   i == V_CUSTOMER ? NULL : format_type_be(row_column_type(i)), row_column_comment(i));
 	return (Datum) 0;
 }
 
@@ -224,20 +213,27 @@ copy_text(Datum value, MemoryContext mcxt)
 	return copy;
 }
 
+/* Run a query of a rule set ($1) through SPI; its rows are in SPI_tuptable. */
+static void
+rule_set_query(const char *sql, const char *rule_set)
+{
+	Oid			type = TEXTOID;
+	Datum		arg = CStringGetTextDatum(rule_set);
+
+	if (SPI_execute_with_args(sql, 1, &type, &arg, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not run \"%s\"", sql);
+}
+
 /* Read a rule set's segments and actions into map, in mcxt. */
 static void
 segment_map_read(const char *rule_set, SegmentMap *map, MemoryContext mcxt)
 {
-	Oid			type = TEXTOID;
-	Datum		arg = CStringGetTextDatum(rule_set);
 	bool		isnull;
 
 	memset(map, 0, sizeof(SegmentMap));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT r, f, m, segment FROM lifecycle.segment_map($1)", 1, &type, &arg,
-							  NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the segment rules");
+	rule_set_query("SELECT r, f, m, segment FROM lifecycle.segment_map($1)", rule_set);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	row = SPI_tuptable->vals[i];
@@ -250,9 +246,7 @@ segment_map_read(const char *rule_set, SegmentMap *map, MemoryContext mcxt)
 		if (!isnull && r >= 1 && r <= 5 && f >= 1 && f <= 5 && m >= 1 && m <= 5)
 			map->segment[r - 1][f - 1][m - 1] = copy_text(segment, mcxt);
 	}
-	if (SPI_execute_with_args("SELECT kind, name, action FROM lifecycle.action_map($1)", 1, &type, &arg,
-							  NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the recommended actions");
+	rule_set_query("SELECT kind, name, action FROM lifecycle.action_map($1)", rule_set);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	row = SPI_tuptable->vals[i];

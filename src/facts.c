@@ -160,6 +160,20 @@ check_result_desc(TupleDesc desc, Oid key_type)
 	}
 }
 
+/* A row (name, type, comment) of a set-returning function listing columns; type NULL: the key's. */
+void
+put_column_row(FunctionCallInfo fcinfo, const char *name, const char *type, const char *comment)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum		values[3];
+	bool		nulls[3] = {false, type == NULL, false};
+
+	values[0] = CStringGetTextDatum(name);
+	values[1] = type == NULL ? (Datum) 0 : CStringGetTextDatum(type);
+	values[2] = CStringGetTextDatum(comment);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
 PG_FUNCTION_INFO_V1(facts_columns);
 /*
  * lifecycle._facts_columns(): the facts' columns as (name, type, comment)
@@ -168,22 +182,11 @@ PG_FUNCTION_INFO_V1(facts_columns);
 Datum
 facts_columns(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < F_NATTS; i++)
-	{
-		Datum		values[3];
-		bool		nulls[3] = {false, false, false};
-
-		values[0] = CStringGetTextDatum(fact_columns[i].name);
-		if (i == F_CUSTOMER)
-			nulls[1] = true;
-		else
-			values[1] = CStringGetTextDatum(i == F_STAGE ? "lifecycle.stage" : format_type_be(fact_columns[i].type));
-		values[2] = CStringGetTextDatum(fact_columns[i].comment);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+		put_column_row(fcinfo, fact_columns[i].name,
+					   i == F_CUSTOMER ? NULL : i == F_STAGE ? "lifecycle.stage" : format_type_be(fact_columns[i].type),
+					   fact_columns[i].comment);
 	return (Datum) 0;
 }
 
@@ -202,6 +205,7 @@ static struct
 	CustomerCounts counts;
 	int64		customers;
 	int64		written;		/* rows written: changed, new or gone customers */
+	int64		gone;			/* customers no longer there */
 	int			unit_days;
 	bool		moved;			/* moves counted: the view had previous contents */
 	Transitions moves;
@@ -247,6 +251,9 @@ remember_facts(const ViewSettings *settings, const FactsOutput *out, const Custo
 	last_facts.counts = *counts;
 	last_facts.customers = customers;
 	last_facts.written = written;
+	last_facts.gone = 0;
+	for (int s = 0; s < STAGE_COUNT; s++)
+		last_facts.gone += moves[s + 1][0];
 	last_facts.unit_days = out->unit_days;
 	last_facts.moved = settings->keep_transitions && counts->previous > 0;
 	memcpy(last_facts.moves, moves, sizeof(Transitions));
@@ -288,8 +295,8 @@ last_facts_sql(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *view_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	Datum		values[7 + PHASE_COUNT];
-	bool		nulls[7 + PHASE_COUNT] = {0};
+	Datum		values[8 + PHASE_COUNT];
+	bool		nulls[8 + PHASE_COUNT] = {0};
 	TupleDesc	desc;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -305,6 +312,7 @@ last_facts_sql(PG_FUNCTION_ARGS)
 	for (int i = 0; i < PHASE_COUNT; i++)
 		values[6 + i] = seconds_interval(last_facts.seconds[i]);
 	values[6 + PHASE_COUNT] = Int64GetDatum(last_facts.written);
+	values[7 + PHASE_COUNT] = Int64GetDatum(last_facts.gone);
 	tuplestore_putvalues(rsinfo->setResult, desc, values, nulls);
 	return (Datum) 0;
 }

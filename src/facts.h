@@ -101,6 +101,7 @@ typedef struct FactsCollector
 extern void facts_collect_start(FactsCollector *collector, const FactsOutput *out, MemoryContext mcxt);
 extern void facts_collect(FactsCollector *collector, const Customer *customer);
 extern void facts_collect_finish(FactsCollector *collector, FactsOutput *out, int64 rows, int64 customers);
+extern void put_column_row(FunctionCallInfo fcinfo, const char *name, const char *type, const char *comment);
 extern const char *fact_column_name(int column);
 extern Oid	fact_column_type(int column);
 extern const char *fact_column_comment(int column);

@@ -1,7 +1,8 @@
 /*
  * fingerprint.c
  *	  A 64-bit fingerprint of a row's values, from the bytes of each value
- *	  (a varlena's data, whatever its header) and where its NULLs are.  Two
+ *	  (a varlena's data, whatever its header) behind its length, and where
+ *	  its NULLs are.  Two
  *	  rows of the same column types with equal bytes have equal
  *	  fingerprints; different rows collide with a chance of about 2^-64, so
  *	  a refresh that rewrites only the rows whose fingerprint changed misses
@@ -13,53 +14,72 @@
 #include "access/tupmacs.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 
 #include "fingerprint.h"
 
-/* What a NULL in column i adds. */
-#define NULL_SEED(i)	(UINT64CONST(0x9E3779B97F4A7C15) * ((uint64) (i) + 1))
-
-/* Fold one value of a column of the given attribute into the fingerprint. */
-static uint64
-value_fingerprint(Form_pg_attribute att, Datum value, uint64 seed)
+/* Append one value of a column of the given attribute, as its bytes, behind their length. */
+static void
+append_value(StringInfo buf, Form_pg_attribute att, Datum value)
 {
+	const char *bytes;
+	int32		len;
+	char		byval[sizeof(Datum)];
+	struct varlena *datum = NULL;
+
 	if (att->attbyval)
 	{
-		/* the value's own bytes, as it would be stored */
-		char		bytes[sizeof(Datum)];
-
-		store_att_byval(bytes, value, att->attlen);
-		return hash_bytes_extended((const unsigned char *) bytes, att->attlen, seed);
+		store_att_byval(byval, value, att->attlen);
+		bytes = byval;
+		len = att->attlen;
 	}
-	if (att->attlen == -1)
+	else if (att->attlen == -1)
 	{
-		struct varlena *datum = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(value));
-		uint64		hash = hash_bytes_extended((const unsigned char *) VARDATA_ANY(datum),
-											   VARSIZE_ANY_EXHDR(datum), seed);
-
-		if ((Pointer) datum != DatumGetPointer(value))
-			pfree(datum);
-		return hash;
+		datum = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(value));
+		bytes = VARDATA_ANY(datum);
+		len = VARSIZE_ANY_EXHDR(datum);
 	}
-	if (att->attlen == -2)
-		return hash_bytes_extended((const unsigned char *) DatumGetCString(value),
-								   strlen(DatumGetCString(value)), seed);
-	return hash_bytes_extended((const unsigned char *) DatumGetPointer(value), att->attlen, seed);
+	else if (att->attlen == -2)
+	{
+		bytes = DatumGetCString(value);
+		len = strlen(bytes);
+	}
+	else
+	{
+		bytes = DatumGetPointer(value);
+		len = att->attlen;
+	}
+	appendBinaryStringInfo(buf, (const char *) &len, sizeof(len));
+	appendBinaryStringInfo(buf, bytes, len);
+	if (datum != NULL && (Pointer) datum != DatumGetPointer(value))
+		pfree(datum);
 }
 
-/* The fingerprint of columns from..to-1 of a row of desc (the same for the same values at other places). */
+/*
+ * The fingerprint of columns from..to-1 of a row of desc (the same for the
+ * same values at other places): one hash of their bytes, each behind its
+ * length (-1: NULL).
+ */
 uint64
 row_fingerprint(TupleDesc desc, const Datum *values, const bool *nulls, int from, int to)
 {
-	uint64		hash = 0;
+	StringInfoData buf;
+	uint64		hash;
 
+	initStringInfo(&buf);
 	for (int i = from; i < to; i++)
 	{
 		if (nulls[i])
-			hash = hash_combine64(hash, NULL_SEED(i - from));
+		{
+			int32		null = -1;
+
+			appendBinaryStringInfo(&buf, (const char *) &null, sizeof(null));
+		}
 		else
-			hash = value_fingerprint(TupleDescAttr(desc, i), values[i], hash + (uint64) (i - from));
+			append_value(&buf, TupleDescAttr(desc, i), values[i]);
 	}
+	hash = hash_bytes_extended((const unsigned char *) buf.data, buf.len, 0);
+	pfree(buf.data);
 	return hash;
 }
 
