@@ -274,6 +274,13 @@ CREATE FUNCTION lifecycle._last_facts(view_name text)
 COMMENT ON FUNCTION lifecycle._last_facts(text) IS
   'Internal: the fits, customers, guest order rows, rows read, phase times, rows written and customers gone of the last computation of a segment view''s facts in this backend';
 
+CREATE FUNCTION lifecycle._last_counts(view_name text)
+  RETURNS TABLE (stage text, segment text, customers bigint, revenue numeric)
+  LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE ROWS 20
+  AS 'MODULE_PATHNAME', 'last_counts_sql';
+COMMENT ON FUNCTION lifecycle._last_counts(text) IS
+  'Internal: customers and net revenue by stage (segment NULL) and by segment (stage NULL) of the last computation of a segment view''s rows in this backend';
+
 CREATE FUNCTION lifecycle._last_transitions(view_name text)
   RETURNS TABLE (from_stage text, to_stage text, customers bigint)
   LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE ROWS 20
@@ -653,7 +660,8 @@ SELECT d.%2$I, a.as_of, d.stage, d.stage_since, a.as_of - d.stage_since AS days_
        d.monetary, d.gross, d.refunds, d.refunded,
        a.as_of - d.last_purchase AS days_since_last_order,
        a.as_of - d.first_purchase AS tenure_days,
-       d.mean_interval_days, d.aov, d.btyd_frequency, d.btyd_recency,
+       d.mean_interval_days::numeric(38,2) AS mean_interval_days, d.aov::numeric(38,2) AS aov,
+       d.btyd_frequency, d.btyd_recency,
        (a.as_of - d.first_purchase)::double precision / a.btyd_unit_days AS btyd_t,
        d.btyd_monetary_value, d.p_alive,
        (CASE WHEN d.p_alive >= 0.8 THEN 'low' WHEN d.p_alive >= 0.5 THEN 'medium'
@@ -875,15 +883,25 @@ BEGIN
     EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL', v.orders, v.customer_column) INTO guests;
   END IF;
 
-  -- stage and segment counts in one pass over the view
-  EXECUTE format('WITH g AS MATERIALIZED (
-                    SELECT grouping(stage) AS by_segment, stage, segment, count(*) AS n, sum(monetary) AS revenue
-                      FROM %s GROUP BY GROUPING SETS ((stage), (segment))),
-                  s AS (INSERT INTO lifecycle.stage_history
-                        SELECT %s, stage::lifecycle.stage, n, revenue FROM g WHERE by_segment = 0)
-                  INSERT INTO lifecycle.segment_history
-                  SELECT %s, segment, n, revenue FROM g WHERE by_segment = 1 AND segment IS NOT NULL',
-                 lifecycle._storage(v.view_name), run, run);
+  IF counted THEN
+    -- counted while the rows were computed
+    INSERT INTO lifecycle.stage_history
+    SELECT run, c.stage::lifecycle.stage, c.customers, c.revenue FROM lifecycle._last_counts(r.view_name) c
+     WHERE c.stage IS NOT NULL;
+    INSERT INTO lifecycle.segment_history
+    SELECT run, c.segment, c.customers, c.revenue FROM lifecycle._last_counts(r.view_name) c
+     WHERE c.segment IS NOT NULL;
+  ELSE
+    -- a view made under 1.0: in one pass over it
+    EXECUTE format('WITH g AS MATERIALIZED (
+                      SELECT grouping(stage) AS by_segment, stage, segment, count(*) AS n, sum(monetary) AS revenue
+                        FROM %s GROUP BY GROUPING SETS ((stage), (segment))),
+                    s AS (INSERT INTO lifecycle.stage_history
+                          SELECT %s, stage::lifecycle.stage, n, revenue FROM g WHERE by_segment = 0)
+                    INSERT INTO lifecycle.segment_history
+                    SELECT %s, segment, n, revenue FROM g WHERE by_segment = 1 AND segment IS NOT NULL',
+                   lifecycle._storage(v.view_name), run, run);
+  END IF;
 
   IF v.models THEN
     -- the fits the view's facts were predicted with, made once

@@ -33,6 +33,19 @@ LANGUAGE sql AS $$
   SELECT full_read, rows_read, rows_written, customers, guest_orders FROM lifecycle.refresh_runs
    WHERE view_name = 'inc.' || view ORDER BY run_id DESC LIMIT 1
 $$;
+-- the last run's stage and segment history against the view's rows
+CREATE FUNCTION history_differences() RETURNS bigint LANGUAGE sql AS $$
+  WITH run AS (SELECT max(run_id) AS id FROM lifecycle.refresh_runs WHERE view_name = 'inc.v'),
+  recorded AS (SELECT h.stage::text AS stage, NULL AS segment, h.customers, h.revenue
+                 FROM lifecycle.stage_history h, run WHERE h.run_id = run.id
+               UNION ALL
+               SELECT NULL, h.segment, h.customers, h.revenue FROM lifecycle.segment_history h, run
+                WHERE h.run_id = run.id),
+  counted AS (SELECT stage::text, NULL AS segment, count(*), sum(monetary) FROM inc.v GROUP BY stage
+              UNION ALL
+              SELECT NULL, segment, count(*), sum(monetary) FROM inc.v WHERE segment IS NOT NULL GROUP BY segment)
+  SELECT count(*) FROM ((TABLE recorded EXCEPT ALL TABLE counted) UNION ALL (TABLE counted EXCEPT ALL TABLE recorded)) d
+$$;
 CREATE PROCEDURE check_refresh(label text) LANGUAGE plpgsql AS $$
 DECLARE
   r record;
@@ -41,8 +54,9 @@ BEGIN
   CALL lifecycle.refresh_segment_view('inc.v');
   CALL lifecycle.refresh_segment_view('inc.twin');
   SELECT * INTO r FROM inc.last_run('v');
-  RAISE NOTICE '%: differences %, full_read %, rows_read %, rows_written %, customers %, guests %',
-    label, inc.differences(), r.full_read, r.rows_read, r.rows_written, r.customers, r.guest_orders;
+  RAISE NOTICE '%: differences %, history differences %, full_read %, rows_read %, rows_written %, customers %, guests %',
+    label, inc.differences(), inc.history_differences(), r.full_read, r.rows_read, r.rows_written, r.customers,
+    r.guest_orders;
   CALL lifecycle.refresh_segment_view('inc.v', full_read => true);
   RAISE NOTICE '%: a full read writes % rows', label, (SELECT rows_written FROM inc.last_run('v'));
 END $$;

@@ -39,6 +39,7 @@
 #include "customers.h"
 #include "facts.h"
 #include "fingerprint.h"
+#include "money.h"
 #include "numeric_double.h"
 #include "progress.h"
 #include "settings.h"
@@ -198,6 +199,9 @@ check_row_desc(TupleDesc desc, Oid key_type)
 typedef struct SegmentMap
 {
 	Datum		segment[5][5][5];	/* by R, F, M score - 1; 0: no rule */
+	int8		segment_index[5][5][5]; /* its place in names; -1: no rule */
+	int			nsegments;
+	const char *names[SEGMENTS_MAX];	/* the segments, each once */
 	Datum		segment_action[5][5][5];	/* 0: none */
 	Datum		stage_action[STAGE_COUNT];	/* 0: none */
 } SegmentMap;
@@ -245,6 +249,20 @@ segment_map_read(const char *rule_set, SegmentMap *map, MemoryContext mcxt)
 
 		if (!isnull && r >= 1 && r <= 5 && f >= 1 && f <= 5 && m >= 1 && m <= 5)
 			map->segment[r - 1][f - 1][m - 1] = copy_text(segment, mcxt);
+	}
+	for (int c = 0; c < 125; c++)
+	{
+		Datum		segment = map->segment[c / 25][c / 5 % 5][c % 5];
+		int			g = 0;
+
+		map->segment_index[c / 25][c / 5 % 5][c % 5] = -1;
+		if (segment == (Datum) 0)
+			continue;
+		while (g < map->nsegments && strcmp(map->names[g], TextDatumGetCString(segment)) != 0)
+			g++;
+		if (g == map->nsegments)
+			map->names[map->nsegments++] = MemoryContextStrdup(mcxt, TextDatumGetCString(segment));
+		map->segment_index[c / 25][c / 5 % 5][c % 5] = g;
 	}
 	rule_set_query("SELECT kind, name, action FROM lifecycle.action_map($1)", rule_set);
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -370,13 +388,15 @@ ntile_scores(const Customer *customers, int64 n, const FactsOutput *out, Oid key
 
 /*
  * A customer's view row from its facts row (values and nulls are the
- * view row's, facts and fact_nulls the facts'), with its segment and action.
+ * view row's, facts and fact_nulls the facts'), with its segment and
+ * action; returns the segment's place in map->names, -1 for none.
  */
-static void
+static int
 view_row(const Datum *facts, const bool *fact_nulls, Stage stage, const SegmentMap *map,
 		 Datum *values, bool *nulls)
 {
 	Datum		action;
+	int			segment = -1;
 
 	for (int i = 0; i < V_NATTS; i++)
 	{
@@ -406,11 +426,13 @@ view_row(const Datum *facts, const bool *fact_nulls, Stage stage, const SegmentM
 
 		values[V_SEGMENT] = map->segment[r][f][m];
 		nulls[V_SEGMENT] = values[V_SEGMENT] == (Datum) 0;
+		segment = map->segment_index[r][f][m];
 		if (map->segment_action[r][f][m] != (Datum) 0)
 			action = map->segment_action[r][f][m];
 	}
 	values[V_RECOMMENDED_ACTION] = action;
 	nulls[V_RECOMMENDED_ACTION] = action == (Datum) 0;
+	return segment;
 }
 
 /* What writing the changed rows works with, and counts. */
@@ -424,7 +446,24 @@ typedef struct ChangesOutput
 	int64		written;
 	int64		present;		/* customers in the view */
 	Transitions moves;
+	ViewCounts	counts;			/* by stage and segment, in mcxt */
+	MemoryContext mcxt;
 } ChangesOutput;
+
+/* Count a customer in its stage and segment (-1: none), with its net revenue. */
+static void
+count_customer(ChangesOutput *out, Stage stage, int segment, Datum monetary)
+{
+	Amount		amount;
+
+	amount_read(monetary, &amount);
+	out->counts.stages[stage].customers++;
+	money_add(&out->counts.stages[stage].revenue, &amount, out->mcxt);
+	if (segment < 0)
+		return;
+	out->counts.segments[segment].customers++;
+	money_add(&out->counts.segments[segment].revenue, &amount, out->mcxt);
+}
 
 /*
  * Put a customer's row into the store if it is new or changed (its
@@ -440,6 +479,7 @@ customer_change(const Customer *customer, int64 i, ChangesOutput *out)
 	Datum		values[V_NATTS];
 	bool		nulls[V_NATTS];
 	Stage		stage;
+	int			segment;
 	bytea	   *state = customer->kept_state;
 	uint64		fingerprint;
 
@@ -464,7 +504,8 @@ customer_change(const Customer *customer, int64 i, ChangesOutput *out)
 			facts[F_R_SCORE + m] = Int32GetDatum(out->ntile[i][m]);
 			fact_nulls[F_R_SCORE + m] = false;
 		}
-	view_row(facts, fact_nulls, stage, &out->segments, values, nulls);
+	segment = view_row(facts, fact_nulls, stage, &out->segments, values, nulls);
+	count_customer(out, stage, segment, values[V_MONETARY]);
 	if (customer->read && customer->state != NULL)
 		state = rfm_state_serialize(customer->state);
 	fingerprint = row_fingerprint(out->desc, values, nulls, V_CUSTOMER + 1, V_SUMMARY_STATE);
@@ -579,7 +620,10 @@ changes_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
 	row_mcxt = AllocSetContextCreate(mcxt, "lifecycle view row", ALLOCSET_DEFAULT_SIZES);
 	memset(&out, 0, sizeof(out));
 	out.facts = &facts;
+	out.mcxt = mcxt;
 	segment_map_read(settings->rule_set, &out.segments, mcxt);
+	out.counts.nsegments = out.segments.nsegments;
+	memcpy(out.counts.segment_names, out.segments.names, sizeof(out.segments.names));
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	out.desc = CreateTupleDescCopy(rsinfo->expectedDesc);
 	out.store = tuplestore_begin_heap(true, false, work_mem);
@@ -589,7 +633,7 @@ changes_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
 	else
 		changes_from_rows(settings, &facts, &out, mcxt, &counts);
 	progress_done(counts.rows);
-	remember_facts(settings, &facts, &counts, out.present, out.written, out.moves);
+	remember_facts(settings, &facts, &counts, out.present, out.written, out.moves, &out.counts);
 	rsinfo->setResult = out.store;
 	rsinfo->setDesc = out.desc;
 	rsinfo->returnMode = SFRM_Materialize;

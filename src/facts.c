@@ -89,8 +89,8 @@ static const FactColumn fact_columns[F_NATTS] = {
 	{"refunded", NUMERICOID, "Total refunded, positive"},
 	{"days_since_last_order", INT4OID, "RFM recency: days from the last purchase to as_of"},
 	{"tenure_days", INT4OID, "Days from the first purchase to as_of"},
-	{"mean_interval_days", NUMERICOID, "Mean days between purchase days"},
-	{"aov", NUMERICOID, "Average order value: purchase value / orders"},
+	{"mean_interval_days", NUMERICOID, "Mean days between purchase days (2 decimals in the view)"},
+	{"aov", NUMERICOID, "Average order value: purchase value / orders (2 decimals in the view)"},
 	{"btyd_frequency", INT4OID, "BTYD frequency: repeat purchase days"},
 	{"btyd_recency", FLOAT8OID, "BTYD recency: age at the last purchase (last - first purchase), in the view's BTYD unit"},
 	{"btyd_t", FLOAT8OID, "BTYD T: age at as_of (as_of - first purchase), in the view's BTYD unit"},
@@ -209,6 +209,13 @@ static struct
 	int			unit_days;
 	bool		moved;			/* moves counted: the view had previous contents */
 	Transitions moves;
+	bool		counted;		/* customers and revenue counted by stage and segment */
+	int64		stage_customers[STAGE_COUNT];
+	Numeric		stage_revenue[STAGE_COUNT];
+	int			nsegments;
+	char	   *segment_names[SEGMENTS_MAX];
+	int64		segment_customers[SEGMENTS_MAX];
+	Numeric		segment_revenue[SEGMENTS_MAX];
 	double		seconds[PHASE_COUNT];
 } last_facts;
 
@@ -220,6 +227,38 @@ keep_fit(ModelFit *kept, const ModelFit *fit)
 	kept->message = fit->message != NULL ? MemoryContextStrdup(TopMemoryContext, fit->message) : NULL;
 }
 
+/* A total as a numeric in TopMemoryContext. */
+static Numeric
+kept_total(const MoneySum *sum)
+{
+	Numeric		total = money_total(sum);
+	Numeric		kept = MemoryContextAlloc(TopMemoryContext, VARSIZE(total));
+
+	memcpy(kept, total, VARSIZE(total));
+	return kept;
+}
+
+/* Remember the counts by stage and segment. */
+static void
+keep_counts(const ViewCounts *counts)
+{
+	last_facts.counted = counts != NULL;
+	if (counts == NULL)
+		return;
+	for (int s = 0; s < STAGE_COUNT; s++)
+	{
+		last_facts.stage_customers[s] = counts->stages[s].customers;
+		last_facts.stage_revenue[s] = kept_total(&counts->stages[s].revenue);
+	}
+	last_facts.nsegments = counts->nsegments;
+	for (int g = 0; g < counts->nsegments; g++)
+	{
+		last_facts.segment_names[g] = MemoryContextStrdup(TopMemoryContext, counts->segment_names[g]);
+		last_facts.segment_customers[g] = counts->segments[g].customers;
+		last_facts.segment_revenue[g] = kept_total(&counts->segments[g].revenue);
+	}
+}
+
 /* Forget the remembered facts. */
 static void
 forget_facts(void)
@@ -227,6 +266,13 @@ forget_facts(void)
 	if (last_facts.view_name == NULL)
 		return;
 	pfree(last_facts.view_name);
+	for (int s = 0; last_facts.counted && s < STAGE_COUNT; s++)
+		pfree(last_facts.stage_revenue[s]);
+	for (int g = 0; last_facts.counted && g < last_facts.nsegments; g++)
+	{
+		pfree(last_facts.segment_names[g]);
+		pfree(last_facts.segment_revenue[g]);
+	}
 	if (last_facts.fitted && last_facts.purchases.message != NULL)
 		pfree((char *) last_facts.purchases.message);
 	if (last_facts.fitted && last_facts.spend.message != NULL)
@@ -237,7 +283,7 @@ forget_facts(void)
 /* Remember what computing a view's facts made. */
 void
 remember_facts(const ViewSettings *settings, const FactsOutput *out, const CustomerCounts *counts,
-			   int64 customers, int64 written, Transitions moves)
+			   int64 customers, int64 written, Transitions moves, const ViewCounts *view_counts)
 {
 	int64		rows;
 
@@ -257,6 +303,7 @@ remember_facts(const ViewSettings *settings, const FactsOutput *out, const Custo
 	last_facts.unit_days = out->unit_days;
 	last_facts.moved = settings->keep_transitions && counts->previous > 0;
 	memcpy(last_facts.moves, moves, sizeof(Transitions));
+	keep_counts(view_counts);
 	progress_last(&rows, last_facts.seconds);
 	last_facts.view_name = MemoryContextStrdup(TopMemoryContext, settings->view_name);
 }
@@ -346,6 +393,43 @@ last_transitions_sql(PG_FUNCTION_ARGS)
 			values[2] = Int64GetDatum(last_facts.moves[from][to]);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(last_counts_sql);
+/*
+ * lifecycle._last_counts(view_name): the customers and net revenue by stage
+ * (segment NULL) and by segment (stage NULL) that this backend's last
+ * computation of that view's rows counted; no rows if it was another's or
+ * did not count them.
+ */
+Datum
+last_counts_sql(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *view_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (last_facts.view_name == NULL || strcmp(last_facts.view_name, view_name) != 0 || !last_facts.counted)
+		return (Datum) 0;
+	for (int s = 0; s < STAGE_COUNT; s++)
+	{
+		Datum		values[4] = {CStringGetTextDatum(stage_labels[s]), (Datum) 0,
+		Int64GetDatum(last_facts.stage_customers[s]), NumericGetDatum(last_facts.stage_revenue[s])};
+		bool		nulls[4] = {false, true, false, false};
+
+		if (last_facts.stage_customers[s] > 0)
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	for (int g = 0; g < last_facts.nsegments; g++)
+	{
+		Datum		values[4] = {(Datum) 0, CStringGetTextDatum(last_facts.segment_names[g]),
+		Int64GetDatum(last_facts.segment_customers[g]), NumericGetDatum(last_facts.segment_revenue[g])};
+		bool		nulls[4] = {true, false, false, false};
+
+		if (last_facts.segment_customers[g] > 0)
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
 	return (Datum) 0;
 }
 
@@ -763,7 +847,7 @@ facts_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
 								   rsinfo->econtext->ecxt_per_query_memory, row_mcxt, moves);
 	progress_done(counts.rows);
 	if (settings->view_name != NULL)
-		remember_facts(settings, &out, &counts, ncustomers, ncustomers, moves);
+		remember_facts(settings, &out, &counts, ncustomers, ncustomers, moves, NULL);
 	rsinfo->setDesc = desc;
 	rsinfo->returnMode = SFRM_Materialize;
 	MemoryContextDelete(mcxt);

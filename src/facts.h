@@ -11,6 +11,7 @@
 #include "breaks.h"
 #include "customers.h"
 #include "models.h"
+#include "money.h"
 #include "settings.h"
 #include "stage.h"
 
@@ -105,11 +106,30 @@ extern void put_column_row(FunctionCallInfo fcinfo, const char *name, const char
 extern const char *fact_column_name(int column);
 extern Oid	fact_column_type(int column);
 extern const char *fact_column_comment(int column);
+/* The most segments a rule set names: one per score combination. */
+#define SEGMENTS_MAX	125
+
+/* Customers and their net revenue, of a stage or segment. */
+typedef struct GroupCount
+{
+	int64		customers;
+	MoneySum	revenue;
+} GroupCount;
+
+/* Customers and revenue by stage and by segment, for a refresh's history. */
+typedef struct ViewCounts
+{
+	GroupCount	stages[STAGE_COUNT];
+	int			nsegments;
+	const char *segment_names[SEGMENTS_MAX];
+	GroupCount	segments[SEGMENTS_MAX];
+} ViewCounts;
+
 extern void facts_output_init(const ViewSettings *settings, FactsOutput *out);
 extern Customer *facts_compute(const ViewSettings *settings, FactsOutput *out, MemoryContext mcxt,
 							   MemoryContext row_mcxt, int64 *count, CustomerCounts *counts);
 extern Stage fact_row(const Customer *customer, const FactsOutput *out, Datum *values, bool *nulls);
 extern void remember_facts(const ViewSettings *settings, const FactsOutput *out, const CustomerCounts *counts,
-						   int64 customers, int64 written, Transitions moves);
+						   int64 customers, int64 written, Transitions moves, const ViewCounts *view_counts);
 
 #endif
