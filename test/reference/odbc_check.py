@@ -3,8 +3,8 @@
 Usage: python3 test/reference/odbc_check.py 'DRIVER={PostgreSQL Unicode};...' VIEW
 Prints one line per check, "name value", for test/scripts/odbc.sh to compare:
 how many customers a stage filter bound as a varchar parameter finds (as
-BI tools send it), and the ODBC type the driver reports for the columns a
-BI tool groups and filters by.
+BI tools send it), the ODBC type the driver reports for the columns a BI
+tool groups and filters by, and the size and scale of the averages.
 """
 import sys
 
@@ -27,3 +27,6 @@ for name, type_code, display, internal, precision, scale, nullable in cursor.des
 for column in cursor.columns(table=view.split(".")[-1]):
     if column.column_name in ("stage", "segment", "recommended_action"):
         print("odbc_type_" + column.column_name, column.type_name)
+    # averages have a declared size and scale, not size 0
+    if column.column_name in ("aov", "mean_interval_days"):
+        print("odbc_size_" + column.column_name, "%s,%s" % (column.column_size, column.decimal_digits))

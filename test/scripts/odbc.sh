@@ -27,5 +27,8 @@ is "$(field bound_in_filter)" "$(value $db "SELECT count(*) FROM segs WHERE stag
 for c in stage segment recommended_action; do
 	is "$(field odbc_type_$c)" "varchar" "the driver reports $c as varchar, not a memo (text) type"
 done
+for c in aov mean_interval_days; do
+	is "$(field odbc_size_$c)" "38,2" "the driver reports $c as numeric of size 38, scale 2 (not size 0)"
+done
 dropdb $db
 done_testing
