@@ -126,6 +126,29 @@ ALTER TABLE orders DISABLE TRIGGER USER;
 INSERT INTO orders VALUES (2, '2025-12-20', 5, 'paid');
 CALL check_refresh('triggers disabled');
 
+-- A table that gains an inheritance child: writes to the child would not
+-- fire the triggers, so every order is read (with a warning).
+DO $$
+DECLARE
+  t name;
+BEGIN
+  FOR t IN SELECT tgname FROM pg_trigger WHERE tgrelid = 'inc.orders'::regclass AND NOT tgisinternal LOOP
+    EXECUTE format('ALTER TABLE inc.orders ENABLE ALWAYS TRIGGER %I', t);
+  END LOOP;
+END $$;
+CALL check_refresh('triggers enabled again');
+CREATE TABLE orders_more () INHERITS (orders);
+INSERT INTO orders_more VALUES (3, '2025-12-21', 7, 'paid');
+CALL check_refresh('an inheritance child');
+DROP TABLE orders_more;
+-- Partitioned orders, and orders the caller does not own: a notice, and
+-- every refresh reads every order.
+CREATE TABLE parted (customer bigint, at timestamptz, amount numeric) PARTITION BY RANGE (at);
+CREATE TABLE parted_2025 PARTITION OF parted FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+SELECT lifecycle.create_segment_view('p', 'parted', 'customer', 'at', 'amount', as_of => '2025-12-31');
+SELECT incremental FROM lifecycle.segment_views WHERE view_name = 'inc.p';
+SELECT lifecycle.drop_segment_view('p');
+
 -- Dropping the view drops its triggers and its logged changes.
 SET client_min_messages = warning;
 SELECT count(*) AS triggers_before FROM pg_trigger WHERE tgrelid = 'orders'::regclass AND NOT tgisinternal;
