@@ -16,6 +16,7 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 
+#include "compat.h"
 #include "fingerprint.h"
 
 /* Append one value of a column of the given attribute, as its bytes, behind their length. */
