@@ -67,6 +67,18 @@ CALL check_refresh('unchanged');
 -- new orders of two customers, one of them new
 INSERT INTO orders VALUES (3, '2025-12-30 10:00Z', 25, 'paid'), (41, '2025-12-31 23:00Z', 8, 'paid');
 CALL check_refresh('new orders');
+-- orders written by another role, which may write the orders and nothing of
+-- lifecycle's: its statements are logged, and it cannot read the log
+CREATE ROLE regress_inc_app;
+GRANT USAGE ON SCHEMA inc TO regress_inc_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON orders TO regress_inc_app;
+SET ROLE regress_inc_app;
+INSERT INTO orders VALUES (4, '2025-12-29 09:00Z', 31, 'paid');
+UPDATE orders SET amount = amount + 1 WHERE customer = 6 AND amount > 0;
+DELETE FROM orders WHERE customer = 15 AND at < '2025-03-01';
+SELECT count(*) AS log_rows_it_sees FROM lifecycle.order_changes;
+RESET ROLE;
+CALL check_refresh('orders written by another role');
 -- an order inserted late, with an old time: customer 5's second day in March
 INSERT INTO orders VALUES (5, '2025-03-02 08:00Z', 14, 'paid');
 CALL check_refresh('late insert with an old time');
@@ -157,3 +169,4 @@ SELECT count(*) AS triggers_after FROM pg_trigger WHERE tgrelid = 'orders'::regc
 INSERT INTO orders VALUES (1, '2025-12-02', 1, 'paid');
 SELECT count(*) AS logged FROM lifecycle.order_changes;
 DROP SCHEMA inc CASCADE;
+DROP ROLE regress_inc_app;
