@@ -422,9 +422,10 @@ COMMENT ON FUNCTION lifecycle._storage(text) IS
   'Internal: the relation a segment view''s refresh writes (its rows, or the materialized view made under 1.0)';
 
 -- The table of a segment view's rows: the columns of lifecycle._row_columns
--- (the key named as in the orders), the key as primary key, and room in its
--- pages for the rows a daily refresh rewrites (HOT updates: the key, the
--- only indexed column, never changes).
+-- (the key named as in the orders), and room in its pages for the rows a
+-- daily refresh rewrites (HOT updates: the key, the only indexed column,
+-- never changes).  Its primary key comes after the first rows
+-- (lifecycle._create_segment_view): one sorted build, not a million inserts.
 CREATE FUNCTION lifecycle._create_rows_table(settings lifecycle.segment_views) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -435,8 +436,7 @@ BEGIN
   SELECT string_agg(format('%I %s', CASE WHEN c.type IS NULL THEN settings.customer_column ELSE c.name END,
                            coalesce(c.type, key_type::text)), ', ')
     INTO columns FROM lifecycle._row_columns() c;
-  EXECUTE format('CREATE TABLE %s (%s, PRIMARY KEY (%I)) WITH (fillfactor = 90)', data, columns,
-                 settings.customer_column);
+  EXECUTE format('CREATE TABLE %s (%s) WITH (fillfactor = 90)', data, columns);
   EXECUTE format('COMMENT ON TABLE %s IS %L', data,
     format('The rows of the segment view %s without its as-of columns, written by its refresh; read %s instead',
            settings.view_name, settings.view_name));
@@ -446,9 +446,10 @@ COMMENT ON FUNCTION lifecycle._create_rows_table(lifecycle.segment_views) IS
 
 -- The statement that writes a segment view's rows that changed
 -- (lifecycle._segment_view_changes with $1 as_of, $2 the changed customers,
--- $3 the guest orders), by key; the rows of customers gone get a NULL
--- stage, for lifecycle._write_rows to delete (rarely: a scan of the rows).
-CREATE FUNCTION lifecycle._segment_view_write_sql(settings lifecycle.segment_views) RETURNS text
+-- $3 the guest orders): by key when the table has rows (upsert), else a
+-- plain insert; the rows of customers gone get a NULL stage, for
+-- lifecycle._write_rows to delete (rarely: a scan of the rows).
+CREATE FUNCTION lifecycle._segment_view_write_sql(settings lifecycle.segment_views, upsert boolean) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   key_type regtype := lifecycle._column_type(settings.orders, settings.customer_column);
@@ -465,11 +466,11 @@ WITH settings AS MATERIALIZED (
   SELECT v AS row FROM (SELECT) one LEFT JOIN lifecycle.segment_views v ON v.view_name = %1$L
 )
 INSERT INTO %2$s AS d
-SELECT f.* FROM settings s, lifecycle._segment_view_changes(s.row, $1, $2, $3) AS f(%3$s)
-ON CONFLICT (%4$I) DO UPDATE SET %5$s$q$,
-    settings.view_name, lifecycle._data_name(settings.view_name), columns, settings.customer_column, updates);
+SELECT f.* FROM settings s, lifecycle._segment_view_changes(s.row, $1, $2, $3) AS f(%3$s)$q$,
+    settings.view_name, lifecycle._data_name(settings.view_name), columns)
+    || CASE WHEN upsert THEN format(' ON CONFLICT (%I) DO UPDATE SET %s', settings.customer_column, updates) ELSE '' END;
 END $$;
-COMMENT ON FUNCTION lifecycle._segment_view_write_sql(lifecycle.segment_views) IS
+COMMENT ON FUNCTION lifecycle._segment_view_write_sql(lifecycle.segment_views, boolean) IS
   'Internal: the statement that writes the rows of a segment view that changed';
 
 -- The names of the triggers that log changes to a view's orders.
@@ -629,7 +630,7 @@ BEGIN
               OR last.time_zone IS DISTINCT FROM settings.time_zone OR last.as_of > day OR truncated
               OR coalesce(cardinality(changed), 0) > last.customers / 4 OR rows <> last.customers
               OR settings.score_method = 'ntile';
-  EXECUTE lifecycle._segment_view_write_sql(settings)
+  EXECUTE lifecycle._segment_view_write_sql(settings, rows > 0)
     USING day, CASE WHEN NOT read_all THEN coalesce(changed, '{}') END,
           CASE WHEN NOT read_all AND NOT guests_changed THEN last.guest_orders END;
   IF (SELECT f.customers_gone FROM lifecycle._last_facts(settings.view_name) f) > 0 THEN
@@ -1050,6 +1051,7 @@ BEGIN
   PERFORM lifecycle._create_rows_table(v);
   started := clock_timestamp();
   read_all := lifecycle._write_rows(v, true);
+  EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (%I)', lifecycle._data_name(v.view_name), v.customer_column);
   EXECUTE format('CREATE VIEW %s AS %s', v.view_name, lifecycle._segment_view_select(v));
   PERFORM lifecycle._comment_view(v);
   PERFORM lifecycle._create_companions(v);
