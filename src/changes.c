@@ -198,11 +198,11 @@ check_row_desc(TupleDesc desc, Oid key_type)
  */
 typedef struct SegmentMap
 {
-	Datum		segment[5][5][5];	/* by R, F, M score - 1; 0: no rule */
-	int8		segment_index[5][5][5]; /* its place in names; -1: no rule */
+	int8		segment[5][5][5];	/* by R, F, M score - 1: its segment; -1: no rule */
 	int			nsegments;
 	const char *names[SEGMENTS_MAX];	/* the segments, each once */
-	Datum		segment_action[5][5][5];	/* 0: none */
+	Datum		texts[SEGMENTS_MAX];	/* their names as text */
+	Datum		segment_action[SEGMENTS_MAX];	/* 0: none */
 	Datum		stage_action[STAGE_COUNT];	/* 0: none */
 } SegmentMap;
 
@@ -228,6 +228,16 @@ rule_set_query(const char *sql, const char *rule_set)
 		elog(ERROR, "could not run \"%s\"", sql);
 }
 
+/* A segment's place in map->names, -1 if the rule set has none of that name. */
+static int
+segment_of_name(const SegmentMap *map, const char *name)
+{
+	for (int g = 0; g < map->nsegments; g++)
+		if (strcmp(map->names[g], name) == 0)
+			return g;
+	return -1;
+}
+
 /* Read a rule set's segments and actions into map, in mcxt. */
 static void
 segment_map_read(const char *rule_set, SegmentMap *map, MemoryContext mcxt)
@@ -235,6 +245,7 @@ segment_map_read(const char *rule_set, SegmentMap *map, MemoryContext mcxt)
 	bool		isnull;
 
 	memset(map, 0, sizeof(SegmentMap));
+	memset(map->segment, -1, sizeof(map->segment));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	rule_set_query("SELECT r, f, m, segment FROM lifecycle.segment_map($1)", rule_set);
@@ -246,23 +257,18 @@ segment_map_read(const char *rule_set, SegmentMap *map, MemoryContext mcxt)
 		int			f = DatumGetInt32(SPI_getbinval(row, desc, 2, &isnull));
 		int			m = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
 		Datum		segment = SPI_getbinval(row, desc, 4, &isnull);
+		int			g;
 
-		if (!isnull && r >= 1 && r <= 5 && f >= 1 && f <= 5 && m >= 1 && m <= 5)
-			map->segment[r - 1][f - 1][m - 1] = copy_text(segment, mcxt);
-	}
-	for (int c = 0; c < 125; c++)
-	{
-		Datum		segment = map->segment[c / 25][c / 5 % 5][c % 5];
-		int			g = 0;
-
-		map->segment_index[c / 25][c / 5 % 5][c % 5] = -1;
-		if (segment == (Datum) 0)
+		if (isnull || r < 1 || r > 5 || f < 1 || f > 5 || m < 1 || m > 5)
 			continue;
-		while (g < map->nsegments && strcmp(map->names[g], TextDatumGetCString(segment)) != 0)
-			g++;
-		if (g == map->nsegments)
-			map->names[map->nsegments++] = MemoryContextStrdup(mcxt, TextDatumGetCString(segment));
-		map->segment_index[c / 25][c / 5 % 5][c % 5] = g;
+		g = segment_of_name(map, TextDatumGetCString(segment));
+		if (g < 0)
+		{
+			g = map->nsegments++;
+			map->names[g] = MemoryContextStrdup(mcxt, TextDatumGetCString(segment));
+			map->texts[g] = copy_text(segment, mcxt);
+		}
+		map->segment[r - 1][f - 1][m - 1] = g;
 	}
 	rule_set_query("SELECT kind, name, action FROM lifecycle.action_map($1)", rule_set);
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -272,20 +278,15 @@ segment_map_read(const char *rule_set, SegmentMap *map, MemoryContext mcxt)
 		char	   *kind = SPI_getvalue(row, desc, 1);
 		char	   *name = SPI_getvalue(row, desc, 2);
 		Datum		action = SPI_getbinval(row, desc, 3, &isnull);
+		int			g = segment_of_name(map, name);
 
 		if (isnull)
 			continue;
 		action = copy_text(action, mcxt);
 		if (strcmp(kind, "stage") == 0)
 			map->stage_action[stage_of_label(name)] = action;
-		else
-			for (int c = 0; c < 125; c++)
-			{
-				Datum		segment = map->segment[c / 25][c / 5 % 5][c % 5];
-
-				if (segment != (Datum) 0 && strcmp(TextDatumGetCString(segment), name) == 0)
-					map->segment_action[c / 25][c / 5 % 5][c % 5] = action;
-			}
+		else if (g >= 0)
+			map->segment_action[g] = action;
 	}
 	SPI_finish();
 }
@@ -386,15 +387,33 @@ ntile_scores(const Customer *customers, int64 n, const FactsOutput *out, Oid key
 	pfree(items);
 }
 
+/* What writing the changed rows works with, and counts. */
+typedef struct ChangesOutput
+{
+	const FactsOutput *facts;
+	SegmentMap	segments;
+	Datum		stage_texts[STAGE_COUNT];	/* the stages' labels as text */
+	Datum		zero;			/* numeric 0: a prospect's sums */
+	uint8		(*ntile)[METRIC_COUNT]; /* by customer: ntile scores, or NULL */
+	TupleDesc	desc;
+	Tuplestorestate *store;
+	int64		written;
+	int64		present;		/* customers in the view */
+	Transitions moves;
+	ViewCounts	counts;			/* by stage and segment, in mcxt */
+	MemoryContext mcxt;
+} ChangesOutput;
+
 /*
  * A customer's view row from its facts row (values and nulls are the
  * view row's, facts and fact_nulls the facts'), with its segment and
  * action; returns the segment's place in map->names, -1 for none.
  */
 static int
-view_row(const Datum *facts, const bool *fact_nulls, Stage stage, const SegmentMap *map,
+view_row(const ChangesOutput *out, const Datum *facts, const bool *fact_nulls, Stage stage,
 		 Datum *values, bool *nulls)
 {
+	const SegmentMap *map = &out->segments;
 	Datum		action;
 	int			segment = -1;
 
@@ -406,14 +425,13 @@ view_row(const Datum *facts, const bool *fact_nulls, Stage stage, const SegmentM
 		if (!nulls[i])
 			values[i] = facts[fact];
 	}
-	values[V_STAGE] = CStringGetTextDatum(stage_labels[stage]);
+	values[V_STAGE] = out->stage_texts[stage];
 	/* a prospect has no orders: counts and sums of none */
 	if (nulls[V_ORDERS])
 	{
 		values[V_ORDERS] = values[V_REFUNDS] = Int64GetDatum(0);
 		values[V_PURCHASE_DAYS] = Int32GetDatum(0);
-		values[V_MONETARY] = values[V_GROSS] = values[V_REFUNDED] =
-			DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
+		values[V_MONETARY] = values[V_GROSS] = values[V_REFUNDED] = out->zero;
 		nulls[V_ORDERS] = nulls[V_REFUNDS] = nulls[V_PURCHASE_DAYS] = false;
 		nulls[V_MONETARY] = nulls[V_GROSS] = nulls[V_REFUNDED] = false;
 	}
@@ -424,31 +442,20 @@ view_row(const Datum *facts, const bool *fact_nulls, Stage stage, const SegmentM
 		int			f = DatumGetInt32(values[V_F_SCORE]) - 1;
 		int			m = DatumGetInt32(values[V_M_SCORE]) - 1;
 
-		values[V_SEGMENT] = map->segment[r][f][m];
-		nulls[V_SEGMENT] = values[V_SEGMENT] == (Datum) 0;
-		segment = map->segment_index[r][f][m];
-		if (map->segment_action[r][f][m] != (Datum) 0)
-			action = map->segment_action[r][f][m];
+		segment = map->segment[r][f][m];
+	}
+	nulls[V_SEGMENT] = segment < 0;
+	if (segment >= 0)
+	{
+		values[V_SEGMENT] = map->texts[segment];
+		if (map->segment_action[segment] != (Datum) 0)
+			action = map->segment_action[segment];
 	}
 	values[V_RECOMMENDED_ACTION] = action;
 	nulls[V_RECOMMENDED_ACTION] = action == (Datum) 0;
 	return segment;
 }
 
-/* What writing the changed rows works with, and counts. */
-typedef struct ChangesOutput
-{
-	const FactsOutput *facts;
-	SegmentMap	segments;
-	uint8		(*ntile)[METRIC_COUNT]; /* by customer: ntile scores, or NULL */
-	TupleDesc	desc;
-	Tuplestorestate *store;
-	int64		written;
-	int64		present;		/* customers in the view */
-	Transitions moves;
-	ViewCounts	counts;			/* by stage and segment, in mcxt */
-	MemoryContext mcxt;
-} ChangesOutput;
 
 /* Count a customer in its stage and segment (-1: none), with its net revenue. */
 static void
@@ -504,7 +511,7 @@ customer_change(const Customer *customer, int64 i, ChangesOutput *out)
 			facts[F_R_SCORE + m] = Int32GetDatum(out->ntile[i][m]);
 			fact_nulls[F_R_SCORE + m] = false;
 		}
-	segment = view_row(facts, fact_nulls, stage, &out->segments, values, nulls);
+	segment = view_row(out, facts, fact_nulls, stage, values, nulls);
 	count_customer(out, stage, segment, values[V_MONETARY]);
 	if (customer->read && customer->state != NULL)
 		state = rfm_state_serialize(customer->state);
@@ -622,6 +629,11 @@ changes_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
 	out.facts = &facts;
 	out.mcxt = mcxt;
 	segment_map_read(settings->rule_set, &out.segments, mcxt);
+	old = MemoryContextSwitchTo(mcxt);
+	for (int s = 0; s < STAGE_COUNT; s++)
+		out.stage_texts[s] = CStringGetTextDatum(stage_labels[s]);
+	out.zero = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
+	MemoryContextSwitchTo(old);
 	out.counts.nsegments = out.segments.nsegments;
 	memcpy(out.counts.segment_names, out.segments.names, sizeof(out.segments.names));
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);

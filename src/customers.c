@@ -305,6 +305,22 @@ stream_row(FactsScan *scan, const Datum *values, const bool *nulls)
 }
 
 /*
+ * An order row without a customer: a guest order up to the as-of day,
+ * noted if after it; nothing without a time.
+ */
+static void
+guest_row(FactsScan *scan, const Datum *values, const bool *nulls)
+{
+	bool		future;
+
+	if (nulls[1])
+		return;
+	future = order_day(scan, values[1]) > scan->source->as_of;
+	scan->counts->guests += !future;
+	scan->future_guests |= future;
+}
+
+/*
  * Take a received row: an order or customer row into the batch (an order
  * row without a customer only counted), a row of the previous contents to
  * its customer; temporary allocations are freed after it.
@@ -318,15 +334,8 @@ scan_row(FactsScan *scan, const Datum *values, const bool *nulls)
 		previous_row(scan, values, nulls);
 	else if (scan->rows == STREAM_ROWS)
 		stream_row(scan, values, nulls);
-	else if (scan->rows == ORDER_ROWS && nulls[0] && !nulls[1])
-	{
-		bool		future = order_day(scan, values[1]) > scan->source->as_of;
-
-		scan->counts->guests += !future;
-		scan->future_guests |= future;
-	}
 	else if (scan->rows == ORDER_ROWS && nulls[0])
-		;						/* neither customer nor time: nothing */
+		guest_row(scan, values, nulls);
 	else
 		batch_add(scan, values, nulls);
 	MemoryContextSwitchTo(old);
@@ -384,20 +393,23 @@ scan_query(FactsScan *scan, const char *sql, Oid param_type, Datum param)
 	/* No DestReceiver for SPI before PostgreSQL 14: fetch through a cursor. */
 	Portal		portal = SPI_cursor_open_with_args(NULL, sql, nparams, &param_type, &param,
 												   NULL, true, 0);
+	Datum	   *values;
+	bool	   *nulls;
 
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, 10000);
 		if (SPI_processed == 0)
 			break;
+		values = palloc(SPI_tuptable->tupdesc->natts * sizeof(Datum));
+		nulls = palloc(SPI_tuptable->tupdesc->natts * sizeof(bool));
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
-			Datum	   *values = palloc(SPI_tuptable->tupdesc->natts * sizeof(Datum));
-			bool	   *nulls = palloc(SPI_tuptable->tupdesc->natts * sizeof(bool));
-
 			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
 			scan_row(scan, values, nulls);
 		}
+		pfree(values);
+		pfree(nulls);
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
@@ -497,6 +509,19 @@ as_of_day_end(Oid time_type, const char *time_column, DateADT as_of, text *zone)
 	return next_day;
 }
 
+/* A customer as its entry in the table holds it. */
+static void
+customer_from_entry(const CustomerEntry *entry, Customer *customer)
+{
+	customer->key = entry->key;
+	customer->state = entry->state;
+	customer->previous_stage = entry->previous_stage;
+	customer->listed = entry->listed;
+	customer->read = entry->read;
+	customer->previous_fingerprint = entry->previous_fingerprint;
+	customer->kept_state = NULL;
+}
+
 /* The customers of the table, in one array in mcxt. */
 static Customer *
 collect_customers(customers_hash *table, MemoryContext mcxt, int64 *count)
@@ -509,17 +534,7 @@ collect_customers(customers_hash *table, MemoryContext mcxt, int64 *count)
 
 	customers_start_iterate(table, &it);
 	while ((entry = customers_iterate(table, &it)) != NULL)
-	{
-		Customer   *customer = &customers[n++];
-
-		customer->key = entry->key;
-		customer->state = entry->state;
-		customer->previous_stage = entry->previous_stage;
-		customer->listed = entry->listed;
-		customer->read = entry->read;
-		customer->previous_fingerprint = entry->previous_fingerprint;
-		customer->kept_state = NULL;
-	}
+		customer_from_entry(entry, &customers[n++]);
 	*count = n;
 	return customers;
 }
@@ -896,11 +911,7 @@ stream_customers(ChangedCustomers *changed, CustomerFn fn, void *arg)
 
 		if (entry->seen)
 			continue;
-		memset(&customer, 0, sizeof(customer));
-		customer.key = entry->key;
-		customer.state = entry->state;
-		customer.read = true;
-		customer.previous_stage = -1;
+		customer_from_entry(entry, &customer);
 		old = MemoryContextSwitchTo(scan->row_mcxt);
 		fn(arg, &customer);
 		MemoryContextSwitchTo(old);

@@ -205,7 +205,6 @@ static struct
 	CustomerCounts counts;
 	int64		customers;
 	int64		written;		/* rows written: changed, new or gone customers */
-	int64		gone;			/* customers no longer there */
 	int			unit_days;
 	bool		moved;			/* moves counted: the view had previous contents */
 	Transitions moves;
@@ -297,9 +296,6 @@ remember_facts(const ViewSettings *settings, const FactsOutput *out, const Custo
 	last_facts.counts = *counts;
 	last_facts.customers = customers;
 	last_facts.written = written;
-	last_facts.gone = 0;
-	for (int s = 0; s < STAGE_COUNT; s++)
-		last_facts.gone += moves[s + 1][0];
 	last_facts.unit_days = out->unit_days;
 	last_facts.moved = settings->keep_transitions && counts->previous > 0;
 	memcpy(last_facts.moves, moves, sizeof(Transitions));
@@ -327,6 +323,17 @@ seconds_interval(double seconds)
 
 	interval->time = (TimeOffset) (seconds * USECS_PER_SEC);
 	return IntervalPGetDatum(interval);
+}
+
+/* The customers the last computation found gone: moves to no stage. */
+static int64
+customers_gone(void)
+{
+	int64		gone = 0;
+
+	for (int s = 0; s < STAGE_COUNT; s++)
+		gone += last_facts.moves[s + 1][0];
+	return gone;
 }
 
 PG_FUNCTION_INFO_V1(last_facts_sql);
@@ -359,7 +366,7 @@ last_facts_sql(PG_FUNCTION_ARGS)
 	for (int i = 0; i < PHASE_COUNT; i++)
 		values[6 + i] = seconds_interval(last_facts.seconds[i]);
 	values[6 + PHASE_COUNT] = Int64GetDatum(last_facts.written);
-	values[7 + PHASE_COUNT] = Int64GetDatum(last_facts.gone);
+	values[7 + PHASE_COUNT] = Int64GetDatum(customers_gone());
 	tuplestore_putvalues(rsinfo->setResult, desc, values, nulls);
 	return (Datum) 0;
 }
