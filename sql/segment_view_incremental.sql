@@ -77,7 +77,11 @@ INSERT INTO orders VALUES (4, '2025-12-29 09:00Z', 31, 'paid');
 UPDATE orders SET amount = amount + 1 WHERE customer = 6 AND amount > 0;
 DELETE FROM orders WHERE customer = 15 AND at < '2025-03-01';
 SELECT count(*) AS log_rows_it_sees FROM lifecycle.order_changes;
+-- nor the log of inserted rows, which its inserts write (as the orders' owner)
+SELECT * FROM v_log;
+INSERT INTO v_log VALUES (4, '2025-12-30 09:00Z', 1000);
 RESET ROLE;
+SELECT customer, at, amount FROM v_log;
 CALL check_refresh('orders written by another role');
 -- an order inserted late, with an old time: customer 5's second day in March
 INSERT INTO orders VALUES (5, '2025-03-02 08:00Z', 14, 'paid');
@@ -104,6 +108,31 @@ SELECT from_stage, to_stage, customers FROM lifecycle.transition_history
 -- guest orders
 INSERT INTO orders VALUES (NULL, '2025-07-01', 3, 'paid'), (NULL, '2025-07-02', 4, 'paid');
 CALL check_refresh('guest orders');
+-- an insert and an update of the same customer in one transaction: its
+-- orders are read, the inserted row not folded in twice
+BEGIN;
+INSERT INTO orders VALUES (16, '2025-12-28 10:00Z', 40, 'paid');
+UPDATE orders SET amount = amount + 3 WHERE customer = 16 AND at < '2025-06-01';
+COMMIT;
+CALL check_refresh('an insert and an update of one customer');
+-- an inserted order deleted again before the refresh
+INSERT INTO orders VALUES (17, '2025-12-27 10:00Z', 41, 'paid');
+DELETE FROM orders WHERE customer = 17 AND amount = 41;
+CALL check_refresh('an insert deleted again');
+-- orders inserted for every customer: folded into the kept summaries
+INSERT INTO orders SELECT customer, max(at) + interval '1 hour', 9, 'paid' FROM orders
+ WHERE customer IS NOT NULL GROUP BY customer;
+CALL check_refresh('an insert for every customer');
+-- the orders under another owner, who may not write the log: inserts still
+-- succeed, and the next refresh reads every order
+CREATE ROLE regress_inc_owner;
+GRANT USAGE ON SCHEMA inc TO regress_inc_owner;
+ALTER TABLE orders OWNER TO regress_inc_owner;
+INSERT INTO orders VALUES (18, '2025-12-26 10:00Z', 42, 'paid');
+ALTER TABLE orders OWNER TO CURRENT_USER;
+SELECT count(*) AS log_rows, (SELECT count(*) FROM lifecycle.order_changes WHERE full_read) AS full_read_marks FROM v_log;
+CALL check_refresh('orders owned by a role that may not write the log');
+DROP ROLE regress_inc_owner;
 -- an order after the as-of day is not counted, and is read again when the
 -- as-of day reaches it
 INSERT INTO orders VALUES (14, '2026-01-02 12:00Z', 99, 'paid');
@@ -161,11 +190,12 @@ SELECT lifecycle.create_segment_view('p', 'parted', 'customer', 'at', 'amount', 
 SELECT incremental FROM lifecycle.segment_views WHERE view_name = 'inc.p';
 SELECT lifecycle.drop_segment_view('p');
 
--- Dropping the view drops its triggers and its logged changes.
+-- Dropping the view drops its triggers, its logged changes and its log of inserted rows.
 SET client_min_messages = warning;
 SELECT count(*) AS triggers_before FROM pg_trigger WHERE tgrelid = 'orders'::regclass AND NOT tgisinternal;
 SELECT lifecycle.drop_segment_view('v');
 SELECT count(*) AS triggers_after FROM pg_trigger WHERE tgrelid = 'orders'::regclass AND NOT tgisinternal;
+SELECT to_regclass('inc.v_log') AS log_table_after;
 INSERT INTO orders VALUES (1, '2025-12-02', 1, 'paid');
 SELECT count(*) AS logged FROM lifecycle.order_changes;
 DROP SCHEMA inc CASCADE;

@@ -652,14 +652,17 @@ changes_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
 	MemoryContextDelete(mcxt);
 }
 
-/* The view's rows (<view>_data), or an error. */
+/*
+ * A table of the view's: <view><suffix>; an error if it is missing, unless
+ * missing_ok (then InvalidOid).
+ */
 static Oid
-view_rows_relation(const char *view_name)
+view_table(const char *view_name, const char *suffix, bool missing_ok)
 {
 	RangeVar   *name = makeRangeVarFromNameList(string_to_qualified_name_list(view_name));
 
-	name->relname = psprintf("%s_data", name->relname);
-	return RangeVarGetRelid(name, NoLock, false);
+	name->relname = psprintf("%s%s", name->relname, suffix);
+	return RangeVarGetRelid(name, NoLock, missing_ok);
 }
 
 PG_FUNCTION_INFO_V1(segment_view_changes);
@@ -685,10 +688,11 @@ segment_view_changes(PG_FUNCTION_ARGS)
 				 errhint("Only the view's owner (or a member of its role) refreshes it.")));
 	settings_from_row(PG_GETARG_HEAPTUPLEHEADER(0), &settings);
 	settings.source.as_of = DatumGetDateADT(required_arg(fcinfo, 1, "as_of", NULL));
-	settings.source.previous = view_rows_relation(settings.view_name);
+	settings.source.previous = view_table(settings.view_name, "_data", false);
 	settings.source.changed = PG_ARGISNULL(2) ? NULL : PG_GETARG_ARRAYTYPE_P(2);
 	settings.source.known_guests = PG_ARGISNULL(3) ? -1 : PG_GETARG_INT64(3);
 	settings.source.log_view = settings.incremental ? settings.view_name : NULL;
+	settings.source.inserted = settings.incremental ? view_table(settings.view_name, "_log", true) : InvalidOid;
 	changes_rows(fcinfo, &settings);
 	return (Datum) 0;
 }

@@ -28,6 +28,7 @@
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
@@ -57,6 +58,7 @@ typedef struct CustomerEntry
 	int8		previous_stage; /* -1: not in the previous contents */
 	bool		listed;			/* in the customers relation */
 	bool		read;			/* its orders are read now: no previous state kept */
+	bool		folded;			/* inserted order rows logged: state holds them */
 	bool		future;			/* has orders after the as-of day */
 	bool		seen;			/* met by the current pass of stream_customers */
 	RfmAggState *state;
@@ -114,6 +116,7 @@ typedef struct BatchRow
 typedef enum ScanRows
 {
 	ORDER_ROWS,					/* customer, time, amount */
+	INSERTED_ROWS,				/* customer, time, amount of the view's log */
 	CUSTOMER_ROWS,				/* customer, of the customers relation */
 	PREVIOUS_ROWS,				/* customer, stage, fingerprint of the view's rows */
 	STREAM_ROWS					/* customer, summary_state, stage, fingerprint, listed */
@@ -140,6 +143,9 @@ typedef struct FactsScan
 	BatchRow	batch[BATCH_ROWS];
 } FactsScan;
 
+/* Whether the scan receives order rows (of the orders or of the view's log). */
+#define reads_orders(scan) ((scan)->rows == ORDER_ROWS || (scan)->rows == INSERTED_ROWS)
+
 /* The purchase day of an order time of the scan's time type. */
 static DateADT
 order_day(const FactsScan *scan, Datum time)
@@ -165,13 +171,14 @@ entry_init(FactsScan *scan, CustomerEntry *entry, Datum key)
 	MemoryContextSwitchTo(old);
 	entry->state = NULL;
 	entry->previous_stage = -1;
-	entry->listed = entry->read = entry->future = entry->seen = false;
+	entry->listed = entry->read = entry->folded = entry->future = entry->seen = false;
 	entry->previous_fingerprint = 0;
 }
 
 /*
  * Fold the batch into the customers' table: find (or add) every row's
- * customer, then add the order rows to their states.
+ * customer, then add the order rows to their states.  An inserted row of a
+ * customer whose orders are read is left out: it is one of them.
  */
 static void
 batch_flush(FactsScan *scan)
@@ -188,10 +195,15 @@ batch_flush(FactsScan *scan)
 			entry_init(scan, entry, row->key);
 		entry->listed |= scan->rows == CUSTOMER_ROWS;
 		entry->future |= row->future;
+		if (scan->rows == INSERTED_ROWS)
+		{
+			row->order &= !entry->read;
+			entry->folded |= row->order;
+		}
 		if (row->order && entry->state == NULL)
 		{
 			entry->state = rfm_state_create(scan->mcxt);
-			entry->read = true;
+			entry->read = scan->rows == ORDER_ROWS;
 		}
 		row->state = entry->state;
 		prefetch(row->state);
@@ -233,7 +245,7 @@ batch_add(FactsScan *scan, const Datum *values, const bool *nulls)
 	old = MemoryContextSwitchTo(scan->batch_mcxt);
 	row->key = datumCopy(values[0], scan->key.byval, scan->key.len);
 	row->hash = key_hash(&scan->key, row->key);
-	row->order = scan->rows == ORDER_ROWS && !nulls[1];
+	row->order = reads_orders(scan) && !nulls[1];
 	if (row->order)
 		row->day = order_day(scan, values[1]);
 	row->future = row->order && row->day > scan->source->as_of;
@@ -249,6 +261,20 @@ batch_add(FactsScan *scan, const Datum *values, const bool *nulls)
 	prefetch(&scan->customers->data[row->hash & scan->customers->sizemask]);
 	if (++scan->nbatch == BATCH_ROWS)
 		batch_flush(scan);
+}
+
+/*
+ * A customer's kept summary with the order rows inserted since folded in,
+ * in the current memory context: its state now.
+ */
+static void
+fold_inserted(Customer *customer, RfmAggState *inserted)
+{
+	if (customer->state == NULL)
+		customer->state = rfm_state_create(CurrentMemoryContext);
+	customer->state = rfm_state_merge(customer->state, inserted, CurrentMemoryContext);
+	customer->kept_state = NULL;
+	customer->read = true;
 }
 
 /* The stage of a stage label, -1 for NULL. */
@@ -275,7 +301,7 @@ previous_row(FactsScan *scan, const Datum *values, const bool *nulls)
 /*
  * A customer of a pass of stream_customers (customer, summary_state,
  * stage, fingerprint, listed): its summary that of its orders if they
- * changed, else its row's.
+ * changed, else its row's, with the order rows inserted since folded in.
  */
 static void
 stream_row(FactsScan *scan, const Datum *values, const bool *nulls)
@@ -291,8 +317,9 @@ stream_row(FactsScan *scan, const Datum *values, const bool *nulls)
 	if (customer.previous_stage >= 0)
 		scan->counts->previous++;
 	if (entry != NULL)
-	{
 		entry->seen = true;
+	if (entry != NULL && entry->read)
+	{
 		customer.state = entry->state;
 		customer.read = true;
 	}
@@ -301,6 +328,8 @@ stream_row(FactsScan *scan, const Datum *values, const bool *nulls)
 		customer.kept_state = DatumGetByteaPP(values[1]);
 		customer.state = rfm_state_deserialize(customer.kept_state, CurrentMemoryContext);
 	}
+	if (entry != NULL && entry->folded)
+		fold_inserted(&customer, entry->state);
 	scan->stream_fn(scan->stream_arg, &customer);
 }
 
@@ -334,13 +363,13 @@ scan_row(FactsScan *scan, const Datum *values, const bool *nulls)
 		previous_row(scan, values, nulls);
 	else if (scan->rows == STREAM_ROWS)
 		stream_row(scan, values, nulls);
-	else if (scan->rows == ORDER_ROWS && nulls[0])
+	else if (reads_orders(scan) && nulls[0])
 		guest_row(scan, values, nulls);
 	else
 		batch_add(scan, values, nulls);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(scan->row_mcxt);
-	if (scan->rows == ORDER_ROWS && ++scan->counts->rows % PROGRESS_EVERY_ROWS == 0)
+	if (reads_orders(scan) && ++scan->counts->rows % PROGRESS_EVERY_ROWS == 0)
 		progress_phase(PHASE_READ, scan->counts->rows, scan->customers->members);
 }
 
@@ -417,7 +446,7 @@ scan_query(FactsScan *scan, const char *sql, Oid param_type, Datum param)
 }
 
 /* The relation's name, schema-qualified and quoted; errors if it is gone. */
-static char *
+char *
 relation_sql_name(Oid relid)
 {
 	char	   *name = get_rel_name(relid);
@@ -517,7 +546,7 @@ customer_from_entry(const CustomerEntry *entry, Customer *customer)
 	customer->state = entry->state;
 	customer->previous_stage = entry->previous_stage;
 	customer->listed = entry->listed;
-	customer->read = entry->read;
+	customer->read = entry->read || entry->folded;
 	customer->previous_fingerprint = entry->previous_fingerprint;
 	customer->kept_state = NULL;
 }
@@ -561,38 +590,83 @@ key_equality_sql(const KeyType *key)
 }
 
 /*
- * Mark the customers whose orders changed (source->changed, as text): their
- * orders are read now, their previous summaries not kept.
+ * Run a statement that changes rows in the snapshot the scan's queries read
+ * in (the caller's active snapshot), not a new one: it meets exactly the
+ * rows they saw.  Its result, if any, is in SPI_tuptable.
  */
 static void
-mark_changed(FactsScan *scan)
+execute_in_read_snapshot(const char *sql, int nargs, Oid *types, Datum *values)
 {
-	ArrayIterator it = array_create_iterator(scan->source->changed, 0, NULL);
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+	int			status;
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	status = SPI_execute_snapshot(plan, values, NULL, GetActiveSnapshot(), InvalidSnapshot, false, false, 0);
+	if (status < 0)
+		elog(ERROR, "could not run \"%s\": %s", sql, SPI_result_code_string(status));
+	SPI_freeplan(plan);
+}
+
+/*
+ * Mark a customer whose orders changed, by its key as text: its orders are
+ * read now, its previous summary not kept; the key joins *keys.
+ */
+static void
+mark_changed_key(FactsScan *scan, Datum key_text, ArrayBuildState *keys)
+{
+	MemoryContext old = MemoryContextSwitchTo(scan->row_mcxt);
 	Oid			typinput;
 	Oid			ioparam;
+	bool		found;
+	Datum		key;
+	CustomerEntry *entry;
+
+	getTypeInputInfo(scan->key.type, &typinput, &ioparam);
+	key = OidInputFunctionCall(typinput, TextDatumGetCString(key_text), ioparam, -1);
+	entry = customers_insert(scan->customers, key, &found);
+	if (!found)
+		entry_init(scan, entry, key);
+	entry->read = true;
+	accumArrayResult(keys, key_text, false, TEXTOID, scan->mcxt);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(scan->row_mcxt);
+}
+
+/*
+ * Mark the customers whose orders changed: those the refresh claimed
+ * (source->changed), and those logged since, claimed here in the snapshot
+ * the orders are read in, so that no customer's inserted rows are folded
+ * into a summary its other changes have made stale.  Returns all their
+ * keys, as text[]; *guests_changed: order rows without a customer changed
+ * since.  A mark to read every order stays for the next refresh.
+ */
+static ArrayType *
+mark_changed(FactsScan *scan, bool *guests_changed)
+{
+	ArrayBuildState *keys = initArrayResult(TEXTOID, scan->mcxt, false);
+	ArrayIterator it = array_create_iterator(scan->source->changed, 0, NULL);
+	Oid			type = TEXTOID;
+	Datum		view = CStringGetTextDatum(scan->source->log_view);
 	Datum		value;
 	bool		isnull;
 
-	getTypeInputInfo(scan->key.type, &typinput, &ioparam);
 	while (array_iterate(it, &value, &isnull))
-	{
-		MemoryContext old = MemoryContextSwitchTo(scan->row_mcxt);
-		bool		found;
-		Datum		key;
-		CustomerEntry *entry;
-
 		if (!isnull)
-		{
-			key = OidInputFunctionCall(typinput, TextDatumGetCString(value), ioparam, -1);
-			entry = customers_insert(scan->customers, key, &found);
-			if (!found)
-				entry_init(scan, entry, key);
-			entry->read = true;
-		}
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(scan->row_mcxt);
-	}
+			mark_changed_key(scan, value, keys);
 	array_free_iterator(it);
+	execute_in_read_snapshot("DELETE FROM lifecycle.order_changes c WHERE c.view_name OPERATOR(pg_catalog.=) $1"
+							 " AND NOT c.full_read RETURNING c.customer", 1, &type, &view);
+	*guests_changed = false;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		value = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		*guests_changed |= isnull;
+		if (!isnull)
+			mark_changed_key(scan, value, keys);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return DatumGetArrayTypeP(makeArrayResult(keys, scan->mcxt));
 }
 
 /*
@@ -654,13 +728,28 @@ log_future_customers(FactsScan *scan)
 	MemoryContextReset(scan->row_mcxt);
 }
 
-/* The orders query of a source: customer, time, amount, as SQL. */
+/*
+ * The query of the order rows of a relation with the source's order
+ * columns (the orders, or the view's log of inserted rows): customer, time,
+ * amount, as SQL.
+ */
 static char *
-orders_sql(const OrderSource *source)
+order_rows_sql(const OrderSource *source, Oid relation)
 {
 	return psprintf("SELECT x.%s, x.%s, x.%s::pg_catalog.numeric FROM %s x",
 					quote_identifier(source->customer_column), quote_identifier(source->time_column),
-					quote_identifier(source->amount_column), relation_sql_name(source->orders));
+					quote_identifier(source->amount_column), relation_sql_name(relation));
+}
+
+/*
+ * Empty the view's log of inserted order rows as the snapshot the orders
+ * are read in sees it: the rows logged later stay for the next refresh.
+ */
+static void
+empty_inserted_log(const OrderSource *source)
+{
+	if (OidIsValid(source->inserted))
+		execute_in_read_snapshot(psprintf("DELETE FROM %s", relation_sql_name(source->inserted)), 0, NULL, NULL);
 }
 
 /* The keys of the customers relation, if there is one, into the scan's table. */
@@ -690,7 +779,7 @@ static void
 scan_relations(FactsScan *scan, Datum day_end)
 {
 	const OrderSource *source = scan->source;
-	char	   *sql = orders_sql(source);
+	char	   *sql = order_rows_sql(source, source->orders);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -707,6 +796,7 @@ scan_relations(FactsScan *scan, Datum day_end)
 								  quote_identifier(source->customer_column), relation_sql_name(source->previous)),
 				   InvalidOid, (Datum) 0);
 	}
+	empty_inserted_log(source);
 	if (source->log_view != NULL)
 		log_future_customers(scan);
 	SPI_finish();
@@ -834,9 +924,12 @@ struct ChangedCustomers
 };
 
 /*
- * The customers of source->changed with the summaries of their orders now
- * (in mcxt), reading only their order rows; the guest orders counted
- * unless known; customers with orders after the as-of day logged again.
+ * The customers of source->changed (and those logged since) with the
+ * summaries of their orders now (in mcxt), reading only their order rows,
+ * and the other customers with rows in the view's log of inserted orders
+ * with those rows' summaries, to fold into their kept ones; the guest
+ * orders counted unless known; customers with orders after the as-of day
+ * logged again.
  */
 ChangedCustomers *
 read_changed_customers(const OrderSource *source, MemoryContext mcxt, CustomerCounts *counts)
@@ -846,19 +939,30 @@ read_changed_customers(const OrderSource *source, MemoryContext mcxt, CustomerCo
 	const char *customer = quote_identifier(source->customer_column);
 	const char *equal;
 	Datum		day_end;
+	ArrayType  *keys;
+	bool		guests_changed;
 
 	scan_init(scan, source, mcxt, counts, &day_end);
 	equal = key_equality_sql(&scan->key);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	mark_changed(scan);
+	keys = mark_changed(scan, &guests_changed);
+	if (OidIsValid(source->inserted))
+	{
+		scan->rows = INSERTED_ROWS;
+		scan_query(scan, order_rows_sql(source, source->inserted), InvalidOid, (Datum) 0);
+		batch_flush(scan);
+	}
 	scan->rows = ORDER_ROWS;
-	scan_query(scan, psprintf("%s WHERE x.%s %s ANY ($1::pg_catalog.text[]::%s[])", orders_sql(source), customer,
-							  equal, format_type_be_qualified(scan->key.type)),
-			   TEXTARRAYOID, PointerGetDatum(source->changed));
+	scan_query(scan, psprintf("%s WHERE x.%s %s ANY ($1::pg_catalog.text[]::%s[])",
+							  order_rows_sql(source, source->orders), customer, equal,
+							  format_type_be_qualified(scan->key.type)),
+			   TEXTARRAYOID, PointerGetDatum(keys));
 	batch_flush(scan);
-	if (source->known_guests >= 0)
-		counts->guests = source->known_guests;
+	empty_inserted_log(source);
+	/* the guest orders of the log are counted already */
+	if (source->known_guests >= 0 && !guests_changed)
+		counts->guests += source->known_guests;
 	else
 		count_guests(scan, day_end);
 	if (source->log_view != NULL)

@@ -49,6 +49,14 @@ typedef struct OrderSource
 	 * that the refresh that reaches those days reads them.
 	 */
 	const char *log_view;
+
+	/*
+	 * The view's log of inserted order rows (<view>_log: customer, time,
+	 * amount), or InvalidOid.  Read and emptied by every read, in the
+	 * snapshot the orders are read in: a refresh that reads only changed
+	 * customers folds the rows of the others into their kept summaries.
+	 */
+	Oid			inserted;
 } OrderSource;
 
 /* A customer: the key, the summary state of its orders, its previous row. */
@@ -58,7 +66,7 @@ typedef struct Customer
 	RfmAggState *state;			/* NULL: no order rows */
 	int8		previous_stage; /* its Stage in source->previous; -1: not there */
 	bool		listed;			/* in the customers relation */
-	bool		read;			/* state read from its orders now, not kept */
+	bool		read;			/* state made now (orders read, or inserted rows folded), not kept */
 	uint64		previous_fingerprint;	/* its previous row's fingerprint */
 	bytea	   *kept_state;		/* not read: its previous summary_state */
 } Customer;
@@ -110,6 +118,7 @@ prefetch_ahead(const Customer *customers, int64 n, int64 i)
 	}
 }
 
+extern char *relation_sql_name(Oid relid);
 extern Oid	order_source_key_type(const OrderSource *source);
 extern Oid	order_source_key_collation(const OrderSource *source);
 extern Oid	order_time_type(const OrderSource *source);

@@ -291,11 +291,13 @@ rfm_agg_trans_timestamptz_zone(PG_FUNCTION_ARGS)
 }
 
 /*
- * Merge state "from" into state "into" (both in the aggregate context);
- * returns "into", which may have moved.
+ * Merge state "from" into state "into" (whose memory context mcxt is);
+ * returns "into", which may have moved.  The summary of two sets of order
+ * rows is the merge of their states: what parallel plans combine, and what
+ * a segment view folds newly inserted orders into kept summaries with.
  */
-static RfmAggState *
-state_merge(RfmAggState *into, RfmAggState *from, MemoryContext mcxt)
+RfmAggState *
+rfm_state_merge(RfmAggState *into, RfmAggState *from, MemoryContext mcxt)
 {
 	DaySet	   *from_days = state_days(from);
 
@@ -349,7 +351,7 @@ rfm_agg_combine(PG_FUNCTION_ARGS)
 	from = (RfmAggState *) PG_GETARG_POINTER(1);
 	if (into == NULL)
 		into = state_create(mcxt, dayset_copy_room(state_days(from)));
-	PG_RETURN_POINTER(state_merge(into, from, mcxt));
+	PG_RETURN_POINTER(rfm_state_merge(into, from, mcxt));
 }
 
 /*

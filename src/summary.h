@@ -60,6 +60,7 @@ typedef struct RfmAggState RfmAggState;
 extern RfmAggState *rfm_state_create(MemoryContext mcxt);
 extern RfmAggState *rfm_state_add(RfmAggState *state, DateADT day, const Amount *amount,
 								  MemoryContext mcxt);
+extern RfmAggState *rfm_state_merge(RfmAggState *into, RfmAggState *from, MemoryContext mcxt);
 extern bool rfm_state_days(RfmAggState *state, RfmDays *days);
 extern bool rfm_state_day_before(RfmAggState *state, DateADT day, DateADT *before);
 extern Numeric rfm_state_monetary(RfmAggState *state);

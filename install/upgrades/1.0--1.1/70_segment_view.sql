@@ -53,14 +53,16 @@ COMMENT ON COLUMN lifecycle.segment_views.incremental IS 'Triggers on the orders
 -- Which customers' orders changed since a view's last refresh, logged by
 -- triggers on its orders (lifecycle._log_order_changes): the next refresh
 -- reads only their orders and keeps the others' summaries.  customer NULL:
--- orders without a customer changed; truncated: every order went.  Anyone
+-- orders without a customer changed; full_read: the next refresh reads
+-- every order (a TRUNCATE, or inserted rows that could not be logged in
+-- <view>_log: lifecycle._log_order_inserts).  Anyone
 -- who writes the orders writes here (the triggers run as them); an entry
 -- only makes a refresh read a customer's orders again, so a false one costs
 -- time, never a wrong row.  Only a view's owner reads and removes them.
 CREATE TABLE lifecycle.order_changes (
   view_name text NOT NULL,
   customer  text,
-  truncated boolean NOT NULL DEFAULT false,
+  full_read boolean NOT NULL DEFAULT false,
   logged_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
 );
 CREATE INDEX ON lifecycle.order_changes (view_name);
@@ -69,7 +71,7 @@ COMMENT ON TABLE lifecycle.order_changes IS
   'Customers whose orders changed since their segment view''s last refresh (logged by triggers on the orders; read and removed by the refresh)';
 COMMENT ON COLUMN lifecycle.order_changes.view_name IS 'The segment view';
 COMMENT ON COLUMN lifecycle.order_changes.customer IS 'The customer key, as text; NULL: order rows without a customer changed';
-COMMENT ON COLUMN lifecycle.order_changes.truncated IS 'The orders were truncated: the next refresh reads every order';
+COMMENT ON COLUMN lifecycle.order_changes.full_read IS 'The next refresh reads every order: the orders were truncated, or inserted rows could not be logged';
 COMMENT ON COLUMN lifecycle.order_changes.logged_at IS 'When the change was logged';
 
 DROP TABLE lifecycle.stage_snapshots;
@@ -241,15 +243,16 @@ CREATE FUNCTION lifecycle._facts_columns() RETURNS TABLE (name text, type text, 
 COMMENT ON FUNCTION lifecycle._facts_columns() IS
   'Internal: the columns of lifecycle._customer_facts in order, with their types (NULL: the customer key''s) and comments';
 
--- The materialized view that holds a segment view's rows: <view>_data.
-CREATE FUNCTION lifecycle._data_name(view_name text) RETURNS text
+-- A table of a segment view's, beside it: <view>_data holds its rows,
+-- <view>_log the order rows inserted since its last refresh.
+CREATE FUNCTION lifecycle._table_name(view_name text, suffix text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
 BEGIN ATOMIC
-  SELECT pg_catalog.format('%I.%I', p[1], p[2] OPERATOR(pg_catalog.||) '_data')
+  SELECT pg_catalog.format('%I.%I', p[1], p[2] OPERATOR(pg_catalog.||) suffix)
     FROM (SELECT pg_catalog.parse_ident(view_name) AS p) q;
 END;
-COMMENT ON FUNCTION lifecycle._data_name(text) IS
-  'Internal: the name of the table that holds a segment view''s rows';
+COMMENT ON FUNCTION lifecycle._table_name(text, text) IS
+  'Internal: the name of a table of a segment view''s (<view>_data: its rows; <view>_log: the orders inserted since its last refresh)';
 
 -- What a refresh refreshes: <view>_data, or the view itself for views made
 -- under 1.0 (a materialized view of every column).
@@ -257,7 +260,7 @@ CREATE FUNCTION lifecycle._storage(view_name text) RETURNS regclass
 LANGUAGE sql STABLE PARALLEL SAFE STRICT
 BEGIN ATOMIC
   SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'm' THEN c.oid::pg_catalog.regclass
-              ELSE pg_catalog.to_regclass(lifecycle._data_name(_storage.view_name)) END
+              ELSE pg_catalog.to_regclass(lifecycle._table_name(_storage.view_name, '_data')) END
     FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(_storage.view_name);
 END;
 COMMENT ON FUNCTION lifecycle._storage(text) IS
@@ -274,7 +277,7 @@ CREATE FUNCTION lifecycle._create_rows_table(settings lifecycle.segment_views) R
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   key_type regtype := lifecycle._column_type(settings.orders, settings.customer_column);
-  data text := lifecycle._data_name(settings.view_name);
+  data text := lifecycle._table_name(settings.view_name, '_data');
   columns text;
 BEGIN
   SELECT string_agg(format('%I %s', CASE WHEN c.type IS NULL THEN settings.customer_column ELSE c.name END,
@@ -311,7 +314,7 @@ WITH settings AS MATERIALIZED (
 )
 INSERT INTO %2$s AS d
 SELECT f.* FROM settings s, lifecycle._segment_view_changes(s.row, $1, $2, $3) AS f(%3$s)$q$,
-    settings.view_name, lifecycle._data_name(settings.view_name), columns)
+    settings.view_name, lifecycle._table_name(settings.view_name, '_data'), columns)
     || CASE WHEN upsert THEN format(' ON CONFLICT (%I) DO UPDATE SET %s', settings.customer_column, updates) ELSE '' END;
 END $$;
 COMMENT ON FUNCTION lifecycle._segment_view_write_sql(lifecycle.segment_views, boolean) IS
@@ -337,7 +340,7 @@ DECLARE
   columns text := format('%I, %I, %I', TG_ARGV[1], TG_ARGV[2], TG_ARGV[3]);
 BEGIN
   IF TG_OP = 'TRUNCATE' THEN
-    INSERT INTO lifecycle.order_changes (view_name, truncated) VALUES (TG_ARGV[0], true);
+    INSERT INTO lifecycle.order_changes (view_name, full_read) VALUES (TG_ARGV[0], true);
   ELSIF TG_OP = 'INSERT' THEN
     EXECUTE format('INSERT INTO lifecycle.order_changes (view_name, customer)
                     SELECT DISTINCT $1, n.%I::text FROM lifecycle_new n', TG_ARGV[1]) USING TG_ARGV[0];
@@ -357,8 +360,21 @@ END $$;
 COMMENT ON FUNCTION lifecycle._log_order_changes() IS
   'Trigger: log the customers whose orders a statement changed, for the next refresh of a segment view';
 
--- Create the triggers that log changes to a view's orders, if the caller
--- owns them and they are a plain table that takes them; whether it did.
+-- Log the order rows an INSERT added (their customer, time and amount)
+-- into the view's <view>_log, as the owner of the orders (the trigger's
+-- arguments: view name, log, the orders' customer, time and amount
+-- columns); the next refresh folds them into the kept summaries.  If that
+-- role may not write the log, the view is marked for a refresh that reads
+-- every order instead.
+CREATE FUNCTION lifecycle._log_order_inserts() RETURNS trigger
+  LANGUAGE c AS 'MODULE_PATHNAME', 'log_order_inserts';
+COMMENT ON FUNCTION lifecycle._log_order_inserts() IS
+  'Trigger: log the order rows an INSERT added, for the next refresh of a segment view to fold in';
+
+-- Create the triggers that log changes to a view's orders, and the log of
+-- inserted rows (<view>_log, the caller's, written by the orders' owner),
+-- if the caller owns them and they are a plain table that takes them;
+-- whether it did.
 -- Not a partitioned table or one with inheritance children: writes to a
 -- partition or child do not fire the parent's statement triggers.  Not
 -- where triggers are refused (Citus, on distributed tables).  ENABLE
@@ -368,8 +384,10 @@ CREATE FUNCTION lifecycle._create_order_triggers(view_name text, orders regclass
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   names text[] := lifecycle._order_trigger_names(view_name);
+  log text := lifecycle._table_name(view_name, '_log');
   args text := format('%L, %L, %L, %L', view_name, customer_column, time_column, amount_column);
   citus boolean := false;
+  owner regrole;
 BEGIN
   IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
     EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = $1)'
@@ -386,9 +404,19 @@ BEGIN
       USING DETAIL = format('Only the owner of %s, a table without partitions or inheritance children, can log which customers'' orders change.', orders);
     RETURN false;
   END IF;
+  SELECT c.relowner INTO owner FROM pg_class c WHERE c.oid = orders;
   BEGIN
+    EXECUTE format('CREATE TABLE %s AS SELECT %I, %I, %I FROM %s WITH NO DATA',
+                   log, customer_column, time_column, amount_column, orders);
+    EXECUTE format('COMMENT ON TABLE %s IS %L', log,
+      format('Order rows inserted into %s since the last refresh of the segment view %s (written by its trigger, read and emptied by the refresh)',
+             orders, view_name));
+    IF owner <> current_user::regrole THEN
+      EXECUTE format('GRANT INSERT ON %s TO %s', log, owner);
+    END IF;
     EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS lifecycle_new
-                    FOR EACH STATEMENT EXECUTE FUNCTION lifecycle._log_order_changes(%s)', names[1], orders, args);
+                    FOR EACH STATEMENT EXECUTE FUNCTION lifecycle._log_order_inserts(%L, %L, %L, %L, %L)',
+                   names[1], orders, view_name, log, customer_column, time_column, amount_column);
     EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING OLD TABLE AS lifecycle_old NEW TABLE AS lifecycle_new
                     FOR EACH STATEMENT EXECUTE FUNCTION lifecycle._log_order_changes(%s)', names[2], orders, args);
     EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS lifecycle_old
@@ -402,6 +430,9 @@ BEGIN
     RAISE NOTICE 'each refresh of % reads every order', view_name
       USING DETAIL = format('%s takes no triggers that log which customers'' orders change: %s', orders, SQLERRM);
     RETURN false;
+  WHEN undefined_column OR duplicate_column THEN
+    -- settings that the check of the settings row rejects next, saying why
+    RETURN false;
   END;
   RETURN true;
 END $$;
@@ -409,17 +440,20 @@ COMMENT ON FUNCTION lifecycle._create_order_triggers(text, regclass, name, name,
   'Internal: create the triggers that log changes to a segment view''s orders, if the caller owns the table';
 
 -- Whether all four triggers that log changes to a view's orders are there
--- and enabled, on a table that has not gained partitions or children.
+-- and enabled, on a table that has not gained partitions or children, and
+-- the log of inserted rows is there.
 CREATE FUNCTION lifecycle._logs_order_changes(settings lifecycle.segment_views) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
   SELECT pg_catalog.count(*) OPERATOR(pg_catalog.=) 4
+         AND pg_catalog.to_regclass(lifecycle._table_name(settings.view_name, '_log')) IS NOT NULL
     FROM pg_catalog.pg_trigger t
     JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.tgrelid
    WHERE t.tgrelid OPERATOR(pg_catalog.=) settings.orders
      AND c.relkind OPERATOR(pg_catalog.=) 'r' AND NOT c.relhassubclass
      AND t.tgname OPERATOR(pg_catalog.=) ANY (lifecycle._order_trigger_names(settings.view_name))
-     AND t.tgfoid OPERATOR(pg_catalog.=) 'lifecycle._log_order_changes()'::pg_catalog.regprocedure
+     AND t.tgfoid OPERATOR(pg_catalog.=) ANY (ARRAY['lifecycle._log_order_changes()'::pg_catalog.regprocedure,
+                                                   'lifecycle._log_order_inserts()'::pg_catalog.regprocedure])
      AND t.tgenabled OPERATOR(pg_catalog.=) 'A';
 END;
 COMMENT ON FUNCTION lifecycle._logs_order_changes(lifecycle.segment_views) IS
@@ -461,7 +495,7 @@ DECLARE
   logged boolean := lifecycle._logs_order_changes(settings);
   changed text[];
   guests_changed boolean;
-  truncated boolean;
+  marked_full boolean;
   rows bigint;
   read_all boolean;
 BEGIN
@@ -470,25 +504,25 @@ BEGIN
   -- taken before any order is read: a change logged later is read by this
   -- refresh or stays for the next
   WITH claimed AS (DELETE FROM lifecycle.order_changes c WHERE c.view_name = settings.view_name
-                   RETURNING c.customer, c.truncated)
+                   RETURNING c.customer, c.full_read)
   SELECT array_agg(DISTINCT c.customer) FILTER (WHERE c.customer IS NOT NULL),
-         coalesce(bool_or(c.customer IS NULL AND NOT c.truncated), false), coalesce(bool_or(c.truncated), false)
-    INTO changed, guests_changed, truncated FROM claimed c;
+         coalesce(bool_or(c.customer IS NULL AND NOT c.full_read), false), coalesce(bool_or(c.full_read), false)
+    INTO changed, guests_changed, marked_full FROM claimed c;
   IF settings.incremental AND NOT logged THEN
     RAISE WARNING 'the changes to the orders of % are not all logged', settings.view_name
       USING DETAIL = 'The triggers that log them are missing or disabled, or the orders have gained partitions or inheritance children; this refresh reads every order.',
             HINT = 'Create the view again (lifecycle.create_segment_view) to restore the triggers.';
   END IF;
-  EXECUTE format('SELECT count(*) FROM %s', lifecycle._data_name(settings.view_name)) INTO rows;
+  EXECUTE format('SELECT count(*) FROM %s', lifecycle._table_name(settings.view_name, '_data')) INTO rows;
   read_all := full_read OR NOT settings.incremental OR NOT logged OR last.run_id IS NULL
-              OR last.time_zone IS DISTINCT FROM settings.time_zone OR last.as_of > day OR truncated
+              OR last.time_zone IS DISTINCT FROM settings.time_zone OR last.as_of > day OR marked_full
               OR coalesce(cardinality(changed), 0) > last.customers / 4 OR rows <> last.customers
               OR settings.score_method = 'ntile';
   EXECUTE lifecycle._segment_view_write_sql(settings, rows > 0)
     USING day, CASE WHEN NOT read_all THEN coalesce(changed, '{}') END,
           CASE WHEN NOT read_all AND NOT guests_changed THEN last.guest_orders END;
   IF (SELECT f.customers_gone FROM lifecycle._last_facts(settings.view_name) f) > 0 THEN
-    EXECUTE format('DELETE FROM %s WHERE stage IS NULL', lifecycle._data_name(settings.view_name));
+    EXECUTE format('DELETE FROM %s WHERE stage IS NULL', lifecycle._table_name(settings.view_name, '_data'));
   END IF;
   RETURN read_all;
 END $$;
@@ -534,7 +568,7 @@ SELECT d.%2$I, a.as_of, d.stage, d.stage_since, a.as_of - d.stage_since AS days_
        d.expected_purchases, d.expected_next_order, d.expected_spend, d.clv
   FROM %3$s d, %1$s a
  WHERE pg_catalog.num_nulls(%4$L::pg_catalog.regclass, %5$L::pg_catalog.regclass) < 3$q$,
-    lifecycle._last_run_sql(settings.view_name), settings.customer_column, lifecycle._data_name(settings.view_name),
+    lifecycle._last_run_sql(settings.view_name), settings.customer_column, lifecycle._table_name(settings.view_name, '_data'),
     settings.orders::text, settings.customers::text);
 END;
 COMMENT ON FUNCTION lifecycle._segment_view_select(lifecycle.segment_views) IS
@@ -794,7 +828,7 @@ COMMENT ON FUNCTION lifecycle._record_refresh(bigint, regclass, interval, boolea
 CREATE OR REPLACE FUNCTION lifecycle._comment_view(settings lifecycle.segment_views) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  data text := lifecycle._data_name(settings.view_name);
+  data text := lifecycle._table_name(settings.view_name, '_data');
   c record;
 BEGIN
   EXECUTE format('COMMENT ON VIEW %s IS %L', settings.view_name,
@@ -888,7 +922,7 @@ BEGIN
   PERFORM lifecycle._create_rows_table(v);
   started := clock_timestamp();
   read_all := lifecycle._write_rows(v, true);
-  EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (%I)', lifecycle._data_name(v.view_name), v.customer_column);
+  EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (%I)', lifecycle._table_name(v.view_name, '_data'), v.customer_column);
   EXECUTE format('CREATE VIEW %s AS %s', v.view_name, lifecycle._segment_view_select(v));
   PERFORM lifecycle._comment_view(v);
   PERFORM lifecycle._create_companions(v);
@@ -1061,7 +1095,7 @@ BEGIN
     DELETE FROM lifecycle.segment_views v
      USING pg_event_trigger_dropped_objects() d
      WHERE d.object_type IN ('view', 'materialized view', 'table')
-       AND d.object_identity IN (v.view_name, lifecycle._data_name(v.view_name))
+       AND d.object_identity IN (v.view_name, lifecycle._table_name(v.view_name, '_data'))
     RETURNING v.view_name, v.orders, d.object_type
   LOOP
     FOREACH companion IN ARRAY lifecycle._companion_names(dropped) LOOP
@@ -1070,7 +1104,8 @@ BEGIN
     EXECUTE format('DROP VIEW IF EXISTS %s', dropped);
     -- a view made under 1.0 is one materialized view, without rows of its own
     IF kind <> 'materialized view' THEN
-      EXECUTE format('DROP TABLE IF EXISTS %s', lifecycle._data_name(dropped));
+      EXECUTE format('DROP TABLE IF EXISTS %s, %s', lifecycle._table_name(dropped, '_data'),
+                     lifecycle._table_name(dropped, '_log'));
     END IF;
     DELETE FROM lifecycle.order_changes c WHERE c.view_name = dropped;
     PERFORM lifecycle._drop_order_triggers(dropped, orders);
