@@ -97,6 +97,39 @@ COMMENT ON AGGREGATE lifecycle.rfm_agg(timestamptz, numeric) IS
 COMMENT ON AGGREGATE lifecycle.rfm_agg(timestamptz, numeric, text) IS
   'Fold a customer''s orders into a lifecycle.rfm summary; days are calendar days in the given IANA zone';
 
+-- The serialized rfm_agg state of a customer's orders (rfm_agg_serialize's
+-- bytes) instead of its summary: what a segment view keeps of each
+-- customer.  A segment view over a Citus table distributed by the customer
+-- key reads them with GROUP BY the key, which Citus runs on the workers:
+-- one row a customer reaches the coordinator, not every order.
+CREATE AGGREGATE lifecycle._rfm_state_agg(order_time date, amount numeric) (
+  SFUNC = lifecycle.rfm_agg_trans_date, STYPE = internal,
+  FINALFUNC = lifecycle.rfm_agg_serialize,
+  COMBINEFUNC = lifecycle.rfm_agg_combine,
+  SERIALFUNC = lifecycle.rfm_agg_serialize, DESERIALFUNC = lifecycle.rfm_agg_deserialize,
+  PARALLEL = SAFE
+);
+CREATE AGGREGATE lifecycle._rfm_state_agg(order_time timestamp, amount numeric) (
+  SFUNC = lifecycle.rfm_agg_trans_timestamp, STYPE = internal,
+  FINALFUNC = lifecycle.rfm_agg_serialize,
+  COMBINEFUNC = lifecycle.rfm_agg_combine,
+  SERIALFUNC = lifecycle.rfm_agg_serialize, DESERIALFUNC = lifecycle.rfm_agg_deserialize,
+  PARALLEL = SAFE
+);
+CREATE AGGREGATE lifecycle._rfm_state_agg(order_time timestamptz, amount numeric, time_zone text) (
+  SFUNC = lifecycle.rfm_agg_trans_timestamptz_zone, STYPE = internal,
+  FINALFUNC = lifecycle.rfm_agg_serialize,
+  COMBINEFUNC = lifecycle.rfm_agg_combine,
+  SERIALFUNC = lifecycle.rfm_agg_serialize, DESERIALFUNC = lifecycle.rfm_agg_deserialize,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE lifecycle._rfm_state_agg(date, numeric) IS
+  'Internal: the serialized rfm_agg state of a customer''s orders (order day, amount)';
+COMMENT ON AGGREGATE lifecycle._rfm_state_agg(timestamp, numeric) IS
+  'Internal: the serialized rfm_agg state of a customer''s orders (local order time, amount)';
+COMMENT ON AGGREGATE lifecycle._rfm_state_agg(timestamptz, numeric, text) IS
+  'Internal: the serialized rfm_agg state of a customer''s orders, days in the given IANA zone';
+
 CREATE FUNCTION lifecycle.days_since_last_order(summary lifecycle.rfm, as_of date)
   RETURNS integer LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
   AS 'MODULE_PATHNAME', 'rfm_days_since_last_order';

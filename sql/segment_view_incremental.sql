@@ -123,6 +123,13 @@ CALL check_refresh('an insert deleted again');
 INSERT INTO orders SELECT customer, max(at) + interval '1 hour', 9, 'paid' FROM orders
  WHERE customer IS NOT NULL GROUP BY customer;
 CALL check_refresh('an insert for every customer');
+-- the rows keep each customer's summary state as lifecycle._rfm_state_agg
+-- makes it from the orders (what Citus workers compute for a view over a
+-- table distributed by the customer key): byte for byte
+SELECT count(*) AS customers, count(*) FILTER (WHERE d.summary_state IS DISTINCT FROM a.state) AS states_differing
+  FROM v_data d FULL JOIN (SELECT customer, lifecycle._rfm_state_agg(at, amount, 'UTC') AS state FROM orders
+                            WHERE customer IS NOT NULL AND at < lifecycle.day_start('2026-01-01', 'UTC')
+                            GROUP BY customer) a USING (customer);
 -- the orders under another owner, who may not write the log: inserts still
 -- succeed, and the next refresh reads every order
 CREATE ROLE regress_inc_owner;

@@ -16,6 +16,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -117,6 +118,7 @@ typedef enum ScanRows
 {
 	ORDER_ROWS,					/* customer, time, amount */
 	INSERTED_ROWS,				/* customer, time, amount of the view's log */
+	STATE_ROWS,					/* customer, serialized state of its orders */
 	CUSTOMER_ROWS,				/* customer, of the customers relation */
 	PREVIOUS_ROWS,				/* customer, stage, fingerprint of the view's rows */
 	STREAM_ROWS					/* customer, summary_state, stage, fingerprint, listed */
@@ -334,6 +336,22 @@ stream_row(FactsScan *scan, const Datum *values, const bool *nulls)
 }
 
 /*
+ * A customer's summary, computed where its orders are (customer, its
+ * serialized rfm_agg state).
+ */
+static void
+state_row(FactsScan *scan, const Datum *values, const bool *nulls)
+{
+	bool		found;
+	CustomerEntry *entry = customers_insert(scan->customers, values[0], &found);
+
+	if (!found)
+		entry_init(scan, entry, values[0]);
+	entry->state = rfm_state_deserialize(DatumGetByteaPP(values[1]), scan->mcxt);
+	entry->read = true;
+}
+
+/*
  * An order row without a customer: a guest order up to the as-of day,
  * noted if after it; nothing without a time.
  */
@@ -363,13 +381,15 @@ scan_row(FactsScan *scan, const Datum *values, const bool *nulls)
 		previous_row(scan, values, nulls);
 	else if (scan->rows == STREAM_ROWS)
 		stream_row(scan, values, nulls);
+	else if (scan->rows == STATE_ROWS)
+		state_row(scan, values, nulls);
 	else if (reads_orders(scan) && nulls[0])
 		guest_row(scan, values, nulls);
 	else
 		batch_add(scan, values, nulls);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(scan->row_mcxt);
-	if (reads_orders(scan) && ++scan->counts->rows % PROGRESS_EVERY_ROWS == 0)
+	if ((reads_orders(scan) || scan->rows == STATE_ROWS) && ++scan->counts->rows % PROGRESS_EVERY_ROWS == 0)
 		progress_phase(PHASE_READ, scan->counts->rows, scan->customers->members);
 }
 
@@ -770,24 +790,85 @@ scan_listed(FactsScan *scan)
 }
 
 /*
- * Every order row (those after the as-of day only to log them again when
- * the view logs its changes; without a customer counted as guests), the
- * keys of the customers relation, and the customer, stage and fingerprint
- * of the view's previous rows, into the scan's table.
+ * Whether the orders are a Citus table distributed by hash of the customer
+ * key: each customer's orders are then on one worker.
+ */
+static bool
+distributed_by_key(const OrderSource *source)
+{
+	Oid			types[2] = {OIDOID, TEXTOID};
+	Datum		values[2] = {ObjectIdGetDatum(source->orders), CStringGetTextDatum(source->customer_column)};
+	bool		isnull;
+
+	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
+		return false;
+	if (SPI_execute_with_args("SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p"
+							  " WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1 AND p.partmethod OPERATOR(pg_catalog.=) 'h'"
+							  " AND pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) OPERATOR(pg_catalog.=) $2)",
+							  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up the distribution of the orders");
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * Every customer's summary of its orders up to the end of the as-of day
+ * ($1), computed where the orders are: GROUP BY the distribution column
+ * runs on the workers, and one serialized state a customer reaches the
+ * coordinator instead of every order row.  There are no guest orders:
+ * Citus refuses a NULL distribution column.
  */
 static void
-scan_relations(FactsScan *scan, Datum day_end)
+scan_customer_states(FactsScan *scan, Datum day_end)
+{
+	const OrderSource *source = scan->source;
+	const char *customer = quote_identifier(source->customer_column);
+	const char *time = quote_identifier(source->time_column);
+	const char *zone = scan->time_type == TIMESTAMPTZOID ?
+		psprintf(", %s", quote_literal_cstr(text_to_cstring(source->time_zone))) : "";
+
+	scan->rows = STATE_ROWS;
+	scan_query(scan, psprintf("SELECT x.%1$s, lifecycle._rfm_state_agg(x.%2$s, x.%3$s::pg_catalog.numeric%4$s)"
+							  " FROM %5$s x WHERE x.%2$s OPERATOR(pg_catalog.<) $1"
+							  " GROUP BY x.%1$s", customer, time, quote_identifier(source->amount_column), zone,
+							  relation_sql_name(source->orders)),
+			   scan->time_type, day_end);
+}
+
+/*
+ * Every order row, into the scan's table: those after the as-of day only
+ * to log them again when the view logs its changes, those without a
+ * customer counted as guests.
+ */
+static void
+scan_orders(FactsScan *scan, Datum day_end)
 {
 	const OrderSource *source = scan->source;
 	char	   *sql = order_rows_sql(source, source->orders);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	if (source->log_view == NULL)
 		sql = psprintf("%s WHERE x.%s OPERATOR(pg_catalog.<) $1", sql, quote_identifier(source->time_column));
 	scan->rows = ORDER_ROWS;
 	scan_query(scan, sql, source->log_view == NULL ? scan->time_type : InvalidOid, day_end);
 	batch_flush(scan);
+}
+
+/*
+ * Every customer's orders (as order rows, or on a Citus table distributed
+ * by the customer key as summaries made on the workers), the keys of the
+ * customers relation, and the customer, stage and fingerprint of the
+ * view's previous rows, into the scan's table.
+ */
+static void
+scan_relations(FactsScan *scan, Datum day_end)
+{
+	const OrderSource *source = scan->source;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (source->log_view == NULL && distributed_by_key(source))
+		scan_customer_states(scan, day_end);
+	else
+		scan_orders(scan, day_end);
 	scan_listed(scan);
 	if (OidIsValid(source->previous))
 	{

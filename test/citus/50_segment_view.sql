@@ -1,7 +1,7 @@
--- The segment view on the distributed table: built and refreshed on the
--- coordinator.  Its facts function reads the orders through SPI, so every
--- order row crosses to the coordinator; the view itself is a local
--- materialized view there.
+-- The segment view on the distributed table: refreshed on the coordinator,
+-- which reads every customer's summary made on the workers (GROUP BY the
+-- distribution column: one serialized state a customer crosses to the
+-- coordinator, not every order row); the view's rows are a local table there.
 SELECT lifecycle.create_segment_view('loc.segments', 'loc.orders', 'customer_id', 'ordered_at', 'amount',
                                      as_of => '2025-12-31', models => true) IS NOT NULL AS created_local \gset
 SELECT lifecycle.create_segment_view('dist.segments', 'dist.orders', 'customer_id', 'ordered_at', 'amount',
@@ -54,9 +54,7 @@ SELECT format('refresh of the distributed segment view: %s rows, %s received by 
               sum((placement).rows_received), pg_size_pretty(sum((placement).bytes_received)), count(*),
               (SELECT count(*) FROM loc.orders), (SELECT count(*) FROM loc.segments)),
        citus_check.tap(sum((placement).rows_received) <= (SELECT count(*) FROM loc.segments),
-                       'the refresh computes the facts on the workers: at most one row a customer reaches the coordinator',
-                       format('TODO issue 13: facts read through SPI on the coordinator, %s rows (%s) cross to it',
-                              sum((placement).rows_received), pg_size_pretty(sum((placement).bytes_received))))
+                       'the refresh computes the summaries on the workers: at most one row a customer reaches the coordinator')
   FROM refresh_plans;
 
 -- What Citus made of the view's objects on the workers.
