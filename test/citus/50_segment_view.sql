@@ -63,7 +63,7 @@ SELECT format('refresh of the distributed segment view: %s rows, %s received by 
 -- on the workers (Citus would copy the companions that read only its tables
 -- and the extension's, where they would read empty history).
 SELECT citus_check.tap(w = 'none', 'the segment view and its companions are on the coordinator only (none on the workers)',
-                       'on the workers: ' || w)
+                       CASE WHEN w <> 'none' THEN 'on the workers: ' || w END)
   FROM citus_check.on_workers($$SELECT coalesce(string_agg(c.oid::regclass::text, ',' ORDER BY c.oid::regclass::text), 'none')
                                   FROM pg_class c WHERE c.relname LIKE 'segments%'
                                    AND c.relnamespace IN ('dist'::regnamespace, 'loc'::regnamespace)$$) w;
