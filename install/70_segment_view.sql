@@ -787,7 +787,11 @@ COMMENT ON FUNCTION lifecycle._comment_columns(text, text[], text[]) IS
 -- Create the companion views of a segment view: plain column types, a
 -- comment on every column, and an order to read them in.
 CREATE FUNCTION lifecycle._create_companions(settings lifecycle.segment_views) RETURNS void
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+-- Citus would copy the companions that read only its tables and the
+-- extension's to the workers, where they read empty history: they stay on
+-- the node of the view (a placeholder setting where Citus is not loaded).
+SET citus.enable_ddl_propagation = off AS $$
 DECLARE
   names text[] := lifecycle._companion_names(settings.view_name);
   time_type regtype := lifecycle._column_type(settings.orders, settings.time_column);

@@ -86,12 +86,35 @@ SELECT 'mine', position, segment, r_min, r_max, f_min, f_max, m_min, m_max
 UPDATE lifecycle.segment_rules SET segment = 'Best' WHERE rule_set = 'mine' AND position = 1;
 SELECT lifecycle.segment(5, 5, 5, 'mine');
 
+-- Rules by value: lifecycle.rules reads a rule set once, in position order;
+-- segment() over that value reads no table, so it names the same segments
+-- wherever it runs (on Citus the value travels to the workers).
+SELECT lifecycle.rules('vip');
+SELECT count(*) AS combinations,
+       count(*) FILTER (WHERE m.segment = lifecycle.segment(m.r, m.f, m.m, lifecycle.rules('mine'))) AS same_as_by_name
+  FROM lifecycle.segment_map('mine') m;
+SELECT lifecycle.segment(5, 1, 5, ARRAY[ROW('VIP', 4, 5, NULL, NULL, 5, 5)]::lifecycle.segment_rule[]) AS "515",
+       lifecycle.segment(3, 1, 5, ARRAY[ROW('VIP', 4, 5, NULL, NULL, 5, 5)]::lifecycle.segment_rule[]) AS "315",
+       lifecycle.segment(NULL, 1, 5, lifecycle.rules()) IS NULL AS no_segment;
+-- In a Citus shard query (Citus names its connections "citus_internal
+-- gpid=..."), a rule set of the caller's own is refused by name: a copy on a
+-- worker could differ.  The shipped ones are the same on every node.
+SET application_name = 'citus_internal gpid=1';
+SELECT lifecycle.segment(5, 5, 5, 'classic');
+SELECT lifecycle.segment(5, 5, 5, 'mine');
+SELECT * FROM lifecycle.rules('mine');
+RESET application_name;
+
 -- Errors.
 SELECT lifecycle.segment(5, 5, 5, 'nope');
 SELECT * FROM lifecycle.segment_map('nope');
 SELECT lifecycle.segment(5, 5, 5, NULL);
 SELECT lifecycle.segment(6, 5, 5);
 SELECT lifecycle.segment(0, 5, 5);
+SELECT lifecycle.segment(0, 5, 5, lifecycle.rules());
+SELECT lifecycle.segment(5, 5, 5, NULL::lifecycle.segment_rule[]);
+SELECT lifecycle.segment(5, 5, 5, '{}'::lifecycle.segment_rule[]);
+SELECT lifecycle.rules('nope');
 UPDATE lifecycle.segment_rules SET r_min = 4 WHERE rule_set = 'default' AND position = 1;
 DELETE FROM lifecycle.segment_rules WHERE rule_set = 'classic';
 INSERT INTO lifecycle.segment_rules (rule_set, position, segment, shipped) VALUES ('x', 1, 'X', true);

@@ -77,11 +77,12 @@ SELECT throws_ok($$SELECT * FROM lifecycle.transition_rates('o', 'customer', 'da
                  '22023', NULL, 'a bad threshold, with no customer to check it');
 
 -- Declared properties.
-SELECT is((SELECT string_agg(p.proname || ':' || p.provolatile::text || p.proparallel::text || p.proisstrict::text, ' ' ORDER BY p.proname)
+SELECT is((SELECT string_agg(p.proname || ':' || p.provolatile::text || p.proparallel::text || p.proisstrict::text, ' '
+                         ORDER BY p.proname, p.provolatile)
              FROM pg_proc p WHERE p.pronamespace = 'lifecycle'::regnamespace
-              AND p.proname IN ('r_score', 'f_score', 'm_score', 'segment', 'segment_map')),
-          'f_score:istrue m_score:istrue r_score:istrue segment:ssfalse segment_map:ssfalse',
-          'scores IMMUTABLE STRICT PARALLEL SAFE; segments STABLE PARALLEL SAFE');
+              AND p.proname IN ('r_score', 'f_score', 'm_score', 'segment', 'segment_map', 'rules')),
+          'f_score:istrue m_score:istrue r_score:istrue rules:ssfalse segment:isfalse segment:ssfalse segment_map:ssfalse',
+          'scores IMMUTABLE STRICT PARALLEL SAFE; segment by value IMMUTABLE PARALLEL SAFE; lookups by rule set name STABLE PARALLEL SAFE');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -235,6 +235,16 @@ EXCEPTION WHEN OTHERS THEN
   RETURN SQLERRM;
 END $$;
 
+-- The SQLSTATE and message of the error a statement raises; NULL if none.
+CREATE FUNCTION citus_check.sqlstate_of(sql text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE sql;
+  RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+  RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+
 -- Execute a statement on every worker; the distinct results, or errors.
 CREATE FUNCTION citus_check.on_workers(sql text) RETURNS text
 LANGUAGE sql AS $$
