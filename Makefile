@@ -23,6 +23,10 @@ ISOLATION_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
 
+# Objects are rebuilt when a header they include changes (PGXS's own
+# dependency tracking, which Debian's build leaves off; .deps/).
+override autodepend = yes
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
