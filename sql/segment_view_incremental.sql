@@ -154,6 +154,11 @@ CALL check_refresh('another zone');
 -- another score method and rule set: every row recomputed from the kept summaries
 UPDATE lifecycle.segment_views SET score_method = 'quantile', rule_set = 'classic' WHERE view_name IN ('inc.v', 'inc.twin');
 CALL check_refresh('quantile and classic');
+-- other stage thresholds: every order is read (a row keeps its stage's start
+-- day as the old thresholds gave it)
+UPDATE lifecycle.segment_views SET active_days = 60 WHERE view_name IN ('inc.v', 'inc.twin');
+CALL check_refresh('stage thresholds changed');
+UPDATE lifecycle.segment_views SET active_days = 90 WHERE view_name IN ('inc.v', 'inc.twin');
 -- ntile ranks every customer by key: every order is read
 UPDATE lifecycle.segment_views SET score_method = 'ntile' WHERE view_name IN ('inc.v', 'inc.twin');
 CALL check_refresh('ntile');

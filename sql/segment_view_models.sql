@@ -62,6 +62,26 @@ SELECT count(*) AS customers,
                                                   btyd_monetary_value, 4, 13, 0.03)) AS consistent
   FROM segs, lifecycle.model_history h;
 
+-- Past the last order (1998-06-30), then a week later, incrementally (no
+-- order changed): each row is recomputed from the row itself, not from its
+-- customer's state, with the predictions as of the new day; the same rows as
+-- a twin view that reads every order.
+UPDATE lifecycle.segment_views SET as_of = '1998-07-01' WHERE view_name = 'cdnow_view.segs';
+CALL lifecycle.refresh_segment_view('segs');
+UPDATE lifecycle.segment_views SET as_of = '1998-07-08' WHERE view_name = 'cdnow_view.segs';
+CALL lifecycle.refresh_segment_view('segs');
+SELECT lifecycle.create_segment_view('twin', 'orders', 'customer', 'day', 'dollars',
+         as_of => '1998-07-08', btyd_unit => 'week', models => true,
+         prediction_days => 273, clv_periods => 4, clv_period_days => 91, clv_discount_rate => 0.03,
+         incremental => false)
+       IS NOT NULL AS created;
+SELECT r.full_read, r.rows_read, count(s.p_alive) AS p_alive, count(s.clv) AS clv,
+       (SELECT count(*) FROM ((TABLE segs EXCEPT TABLE twin) UNION ALL (TABLE twin EXCEPT TABLE segs)) d) AS differences
+  FROM segs s,
+       (SELECT * FROM lifecycle.refresh_runs WHERE view_name = 'cdnow_view.segs' ORDER BY run_id DESC LIMIT 1) r
+ GROUP BY r.full_read, r.rows_read;
+SELECT lifecycle.drop_segment_view('twin');
+
 -- Models off: the columns are NULL and the refresh keeps no new fit (the build's stays).
 UPDATE lifecycle.segment_views SET models = false;
 CALL lifecycle.refresh_segment_view('segs');

@@ -18,6 +18,7 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "catalog/namespace.h"
 #include "common/hashfn.h"
 #include "catalog/pg_type.h"
@@ -42,45 +43,10 @@
 #include "money.h"
 #include "numeric_double.h"
 #include "progress.h"
+#include "rows.h"
 #include "settings.h"
 #include "stage.h"
 #include "summary.h"
-
-/* The columns of a view's rows, in order. */
-enum
-{
-	V_CUSTOMER,
-	V_STAGE,
-	V_SEGMENT,
-	V_R_SCORE,
-	V_F_SCORE,
-	V_M_SCORE,
-	V_FIRST_PURCHASE,
-	V_LAST_PURCHASE,
-	V_PREVIOUS_PURCHASE,
-	V_ORDERS,
-	V_PURCHASE_DAYS,
-	V_MONETARY,
-	V_GROSS,
-	V_REFUNDS,
-	V_REFUNDED,
-	V_MEAN_INTERVAL_DAYS,
-	V_AOV,
-	V_BTYD_FREQUENCY,
-	V_BTYD_RECENCY,
-	V_BTYD_MONETARY_VALUE,
-	V_P_ALIVE,
-	V_EXPECTED_PURCHASES,
-	V_EXPECTED_SPEND,
-	V_CLV,
-	V_RECOMMENDED_ACTION,
-	V_STAGE_SINCE,
-	V_STAGE_REASON,
-	V_EXPECTED_NEXT_ORDER,
-	V_SUMMARY_STATE,
-	V_FINGERPRINT,
-	V_NATTS
-};
 
 /*
  * A column of the view's rows: a facts column (fact >= 0, its name and
@@ -168,25 +134,29 @@ row_columns_sql(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* Check the column definition list against row_columns, by name and type. */
+/*
+ * Check a row description (what: the column definition list, or the rows
+ * table) against row_columns, by name and type.
+ */
 static void
-check_row_desc(TupleDesc desc, Oid key_type)
+check_row_desc(TupleDesc desc, Oid key_type, const char *what)
 {
 	if (desc->natts != V_NATTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("column definition list has %d columns, a segment view's rows have %d", desc->natts, V_NATTS),
+				 errmsg("%s has %d columns, a segment view's rows have %d", what, desc->natts, V_NATTS),
 				 errhint("lifecycle._row_columns() lists them.")));
 	for (int i = 0; i < V_NATTS; i++)
 	{
 		Form_pg_attribute attr = TupleDescAttr(desc, i);
 		Oid			type = i == V_CUSTOMER ? key_type : row_column_type(i);
 
-		if (attr->atttypid != type || strcmp(NameStr(attr->attname), row_column_name(i)) != 0)
+		/* the key is named as the orders name it */
+		if (attr->atttypid != type || (i != V_CUSTOMER && strcmp(NameStr(attr->attname), row_column_name(i)) != 0))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("column %d of the column definition list is \"%s\" %s; a segment view's rows have \"%s\" %s there",
-							i + 1, NameStr(attr->attname), format_type_be(attr->atttypid), row_column_name(i),
+					 errmsg("column %d of %s is \"%s\" %s; a segment view's rows have \"%s\" %s there",
+							i + 1, what, NameStr(attr->attname), format_type_be(attr->atttypid), row_column_name(i),
 							format_type_be(type)),
 					 errhint("lifecycle._row_columns() lists them.")));
 	}
@@ -473,10 +443,97 @@ count_customer(ChangesOutput *out, Stage stage, int segment, Datum monetary)
 }
 
 /*
- * Put a customer's row into the store if it is new or changed (its
- * fingerprint: of its columns and its summary state), or its key with a
- * NULL stage if it is gone; count its move in *moves and whether it is
- * there in *present.
+ * A kept customer's summary state, read when stage_since first needs its
+ * purchase days.
+ */
+typedef struct KeptState
+{
+	bytea	   *bytes;
+	RfmAggState *state;
+} KeptState;
+
+/* The purchase day before a day, for stage_since: arg is a KeptState. */
+static bool
+kept_day_before(void *arg, DateADT day, DateADT *before)
+{
+	KeptState  *kept = arg;
+
+	if (kept->state == NULL)
+		kept->state = rfm_state_deserialize(kept->bytes, CurrentMemoryContext);
+	return rfm_state_day_before(kept->state, day, before);
+}
+
+/*
+ * A kept customer with purchase days: its summary facts from its row (the
+ * columns row_columns takes from them, with T of the BTYD columns as of
+ * now) and its days; false for any other customer.  What follows from the
+ * summary alone is the same as long as the orders are: the row says it, and
+ * its state need not be read.
+ */
+static bool
+kept_summary(const Customer *customer, const FactsOutput *out, Datum *facts, bool *fact_nulls, RfmDays *days)
+{
+	const Datum *row = customer->row;
+	const bool *row_nulls = customer->row_nulls;
+
+	if (customer->state != NULL || customer->kept_state == NULL || row == NULL ||
+		row_nulls[V_PURCHASE_DAYS] || DatumGetInt32(row[V_PURCHASE_DAYS]) == 0)
+		return false;
+	memset(fact_nulls, true, F_NATTS * sizeof(bool));
+	for (int i = 0; i < V_NATTS; i++)
+	{
+		int			fact = row_columns[i].fact;
+
+		if (fact >= 0 && fact_of_summary(fact))
+		{
+			facts[fact] = row[i];
+			fact_nulls[fact] = row_nulls[i];
+		}
+	}
+	facts[F_CUSTOMER] = customer->key;
+	fact_nulls[F_CUSTOMER] = false;
+	days->purchase_days = DatumGetInt32(row[V_PURCHASE_DAYS]);
+	days->orders = DatumGetInt64(row[V_ORDERS]);
+	days->first_purchase = DatumGetDateADT(row[V_FIRST_PURCHASE]);
+	days->last_purchase = DatumGetDateADT(row[V_LAST_PURCHASE]);
+	days->previous_purchase = row_nulls[V_PREVIOUS_PURCHASE] ? 0 : DatumGetDateADT(row[V_PREVIOUS_PURCHASE]);
+	facts[F_BTYD_T] = Float8GetDatum(rfm_btyd_t(days, out->as_of, out->unit_days));
+	fact_nulls[F_BTYD_T] = false;
+	return true;
+}
+
+/*
+ * A customer's facts row; returns its stage.  A kept customer's from its
+ * row, reading its state only if stage_since needs it, or if it has no
+ * purchase day (a rare case, computed as from any state).
+ */
+static Stage
+customer_facts(const Customer *customer, const FactsOutput *out, Datum *facts, bool *fact_nulls)
+{
+	RfmDays		days;
+	Customer	read;
+
+	if (kept_summary(customer, out, facts, fact_nulls, &days))
+	{
+		KeptState	kept = {customer->kept_state, NULL};
+		StageStart	start = {kept_day_before, &kept, customer->previous_stage,
+			customer->row_nulls[V_STAGE_SINCE] ? 0 : DatumGetDateADT(customer->row[V_STAGE_SINCE])};
+
+		return dated_facts(out, &days, &start, facts, fact_nulls);
+	}
+	if (customer->state != NULL || customer->kept_state == NULL)
+		return fact_row(customer, out, facts, fact_nulls);
+	read = *customer;
+	read.state = rfm_state_deserialize(customer->kept_state, CurrentMemoryContext);
+	return fact_row(&read, out, facts, fact_nulls);
+}
+
+/*
+ * Put a customer's row into the store if it is new or changed, or its key
+ * with a NULL stage if it is gone; count its move in *moves and whether it
+ * is there in *present.  A kept customer's row changed if its columns
+ * differ from its previous row's; any other's if their fingerprint (of its
+ * columns and its summary state) differs.
  */
 static void
 customer_change(const Customer *customer, int64 i, ChangesOutput *out)
@@ -503,7 +560,7 @@ customer_change(const Customer *customer, int64 i, ChangesOutput *out)
 		return;
 	}
 	out->present++;
-	stage = fact_row(customer, out->facts, facts, fact_nulls);
+	stage = customer_facts(customer, out->facts, facts, fact_nulls);
 	out->moves[customer->previous_stage + 1][stage + 1]++;
 	if (out->ntile != NULL && out->ntile[i][0] > 0)
 		for (int m = 0; m < METRIC_COUNT; m++)
@@ -513,6 +570,9 @@ customer_change(const Customer *customer, int64 i, ChangesOutput *out)
 		}
 	segment = view_row(out, facts, fact_nulls, stage, values, nulls);
 	count_customer(out, stage, segment, values[V_MONETARY]);
+	if (customer->state == NULL && customer->row != NULL && customer->previous_stage >= 0 &&
+		rows_equal(out->desc, values, nulls, customer->row, customer->row_nulls, V_CUSTOMER + 1, V_SUMMARY_STATE))
+		return;
 	if (customer->read && customer->state != NULL)
 		state = rfm_state_serialize(customer->state);
 	fingerprint = row_fingerprint(out->desc, values, nulls, V_CUSTOMER + 1, V_SUMMARY_STATE);
@@ -535,11 +595,30 @@ stream_change(void *arg, const Customer *customer)
 	customer_change(customer, -1, (ChangesOutput *) arg);
 }
 
-/* stream_customers' first pass: what the breaks and fits are computed from. */
+/*
+ * stream_customers' first pass: what the breaks and fits are computed from,
+ * a kept customer's from its row.
+ */
 static void
 stream_collect(void *arg, const Customer *customer)
 {
-	facts_collect((FactsCollector *) arg, customer);
+	FactsCollector *collector = arg;
+	Datum		facts[F_NATTS];
+	bool		fact_nulls[F_NATTS];
+	RfmDays		days;
+
+	if (kept_summary(customer, collector->out, facts, fact_nulls, &days))
+		facts_collect_summary(collector, &days, DatumGetNumeric(facts[F_MONETARY]), &facts[F_BTYD_FREQUENCY],
+							  &fact_nulls[F_BTYD_FREQUENCY]);
+	else if (customer->state != NULL)
+		facts_collect(collector, customer);
+	else if (customer->kept_state != NULL)
+	{
+		Customer	read = *customer;
+
+		read.state = rfm_state_deserialize(customer->kept_state, CurrentMemoryContext);
+		facts_collect(collector, &read);
+	}
 }
 
 /*
@@ -575,6 +654,21 @@ changes_from_orders(const ViewSettings *settings, FactsOutput *facts, ChangesOut
 }
 
 /*
+ * Error unless the view's rows table has the columns of row_columns: a
+ * refresh that reads only the changed customers' orders reads every other
+ * customer's row, by position.
+ */
+static void
+check_rows_table(const ViewSettings *settings)
+{
+	Relation	rows = table_open(settings->source.previous, AccessShareLock);
+
+	check_row_desc(RelationGetDescr(rows), order_source_key_type(&settings->source),
+				   psprintf("table %s", relation_sql_name(settings->source.previous)));
+	table_close(rows, AccessShareLock);
+}
+
+/*
  * The changes when only the changed customers' orders are read: their
  * summaries held in memory, every other customer's read from its row, in
  * two passes over the rows (what the breaks and fits need, then each
@@ -589,6 +683,7 @@ changes_from_rows(const ViewSettings *settings, FactsOutput *facts, ChangesOutpu
 
 	if (facts->method == METHOD_NTILE)
 		elog(ERROR, "the ntile score method ranks every customer: read every order");
+	check_rows_table(settings);
 	progress_phase(PHASE_READ, 0, 0);
 	changed = read_changed_customers(&settings->source, mcxt, counts);
 	progress_phase(PHASE_SCORE, counts->rows, 0);
@@ -621,7 +716,7 @@ changes_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("lifecycle._segment_view_changes must be called in FROM with a column definition list")));
-	check_row_desc(rsinfo->expectedDesc, order_source_key_type(&settings->source));
+	check_row_desc(rsinfo->expectedDesc, order_source_key_type(&settings->source), "the column definition list");
 
 	mcxt = AllocSetContextCreate(CurrentMemoryContext, "lifecycle view rows", ALLOCSET_DEFAULT_SIZES);
 	row_mcxt = AllocSetContextCreate(mcxt, "lifecycle view row", ALLOCSET_DEFAULT_SIZES);

@@ -38,6 +38,7 @@
 #include "fingerprint.h"
 #include "money.h"
 #include "progress.h"
+#include "rows.h"
 
 /* How customer keys are hashed and compared: their type's default opclass. */
 typedef struct KeyType
@@ -121,7 +122,7 @@ typedef enum ScanRows
 	STATE_ROWS,					/* customer, serialized state of its orders */
 	CUSTOMER_ROWS,				/* customer, of the customers relation */
 	PREVIOUS_ROWS,				/* customer, stage, fingerprint of the view's rows */
-	STREAM_ROWS					/* customer, summary_state, stage, fingerprint, listed */
+	STREAM_ROWS					/* customer, the view's row (rows.h), listed */
 } ScanRows;
 
 /* The scan: receives the rows of its queries, as a DestReceiver. */
@@ -272,8 +273,9 @@ batch_add(FactsScan *scan, const Datum *values, const bool *nulls)
 static void
 fold_inserted(Customer *customer, RfmAggState *inserted)
 {
-	if (customer->state == NULL)
-		customer->state = rfm_state_create(CurrentMemoryContext);
+	customer->state = customer->kept_state != NULL ?
+		rfm_state_deserialize(customer->kept_state, CurrentMemoryContext) :
+		rfm_state_create(CurrentMemoryContext);
 	customer->state = rfm_state_merge(customer->state, inserted, CurrentMemoryContext);
 	customer->kept_state = NULL;
 	customer->read = true;
@@ -301,21 +303,25 @@ previous_row(FactsScan *scan, const Datum *values, const bool *nulls)
 }
 
 /*
- * A customer of a pass of stream_customers (customer, summary_state,
- * stage, fingerprint, listed): its summary that of its orders if they
- * changed, else its row's, with the order rows inserted since folded in.
+ * A customer of a pass of stream_customers (customer, the view's row,
+ * listed): its summary that of its orders if they changed, with the order
+ * rows inserted since folded in, else kept (its row's).
  */
 static void
 stream_row(FactsScan *scan, const Datum *values, const bool *nulls)
 {
 	CustomerEntry *entry = customers_lookup(scan->customers, values[0]);
+	const Datum *row = &values[1];
+	const bool *row_nulls = &nulls[1];
 	Customer	customer;
 
 	memset(&customer, 0, sizeof(customer));
 	customer.key = values[0];
-	customer.previous_stage = stage_or_none(values[2], nulls[2]);
-	customer.previous_fingerprint = nulls[3] ? 0 : (uint64) DatumGetInt64(values[3]);
-	customer.listed = DatumGetBool(values[4]);
+	customer.row = row;
+	customer.row_nulls = row_nulls;
+	customer.previous_stage = stage_or_none(row[V_STAGE], row_nulls[V_STAGE]);
+	customer.previous_fingerprint = row_nulls[V_FINGERPRINT] ? 0 : (uint64) DatumGetInt64(row[V_FINGERPRINT]);
+	customer.listed = DatumGetBool(values[V_NATTS + 1]);
 	if (customer.previous_stage >= 0)
 		scan->counts->previous++;
 	if (entry != NULL)
@@ -325,11 +331,8 @@ stream_row(FactsScan *scan, const Datum *values, const bool *nulls)
 		customer.state = entry->state;
 		customer.read = true;
 	}
-	else if (!nulls[1])
-	{
-		customer.kept_state = DatumGetByteaPP(values[1]);
-		customer.state = rfm_state_deserialize(customer.kept_state, CurrentMemoryContext);
-	}
+	else if (!row_nulls[V_SUMMARY_STATE])
+		customer.kept_state = DatumGetByteaPP(row[V_SUMMARY_STATE]);
 	if (entry != NULL && entry->folded)
 		fold_inserted(&customer, entry->state);
 	scan->stream_fn(scan->stream_arg, &customer);
@@ -569,6 +572,8 @@ customer_from_entry(const CustomerEntry *entry, Customer *customer)
 	customer->read = entry->read || entry->folded;
 	customer->previous_fingerprint = entry->previous_fingerprint;
 	customer->kept_state = NULL;
+	customer->row = NULL;
+	customer->row_nulls = NULL;
 }
 
 /* The customers of the table, in one array in mcxt. */
@@ -1049,18 +1054,20 @@ read_changed_customers(const OrderSource *source, MemoryContext mcxt, CustomerCo
 	if (source->log_view != NULL)
 		log_future_customers(scan);
 	SPI_finish();
-	/* the view's rows, and the keys of the customers relation without one */
+	/*
+	 * the view's rows (every column, rows.h), and the keys of the customers
+	 * relation without one
+	 */
 	if (OidIsValid(source->customers))
 		changed->stream_sql =
-			psprintf("SELECT coalesce(v.%1$s, c.k), v.summary_state, v.stage::pg_catalog.text, v.fingerprint,"
-					 " c.k IS NOT NULL FROM %2$s v FULL JOIN (SELECT DISTINCT x.%3$s::%4$s AS k FROM %5$s x"
+			psprintf("SELECT coalesce(v.%1$s, c.k), v.*, c.k IS NOT NULL FROM %2$s v"
+					 " FULL JOIN (SELECT DISTINCT x.%3$s::%4$s AS k FROM %5$s x"
 					 " WHERE x.%3$s IS NOT NULL) c ON v.%1$s %6$s c.k",
 					 customer, relation_sql_name(source->previous), quote_identifier(source->customers_key),
 					 format_type_be_qualified(scan->key.type), relation_sql_name(source->customers), equal);
 	else
-		changed->stream_sql =
-			psprintf("SELECT v.%s, v.summary_state, v.stage::pg_catalog.text, v.fingerprint, false FROM %s v",
-					 customer, relation_sql_name(source->previous));
+		changed->stream_sql = psprintf("SELECT v.%s, v.*, false FROM %s v", customer,
+									   relation_sql_name(source->previous));
 	return changed;
 }
 

@@ -59,16 +59,23 @@ typedef struct OrderSource
 	Oid			inserted;
 } OrderSource;
 
-/* A customer: the key, the summary state of its orders, its previous row. */
+/*
+ * A customer: the key, the summary state of its orders, its previous row.
+ * A customer whose orders did not change since the view's rows were
+ * written is "kept": its summary is its row's summary_state, left as bytes,
+ * and its row's columns say what the summary holds.
+ */
 typedef struct Customer
 {
 	Datum		key;
-	RfmAggState *state;			/* NULL: no order rows */
+	RfmAggState *state;			/* its summary, when made now; NULL: kept, or no order rows */
 	int8		previous_stage; /* its Stage in source->previous; -1: not there */
 	bool		listed;			/* in the customers relation */
 	bool		read;			/* state made now (orders read, or inserted rows folded), not kept */
 	uint64		previous_fingerprint;	/* its previous row's fingerprint */
-	bytea	   *kept_state;		/* not read: its previous summary_state */
+	bytea	   *kept_state;		/* kept: its previous row's summary_state */
+	const Datum *row;			/* its previous row (rows.h), when streamed; else NULL */
+	const bool *row_nulls;
 } Customer;
 
 /*
@@ -81,7 +88,7 @@ typedef struct ChangedCustomers ChangedCustomers;
 typedef void (*CustomerFn) (void *arg, const Customer *customer);
 
 /* Whether a customer is in the view now: it has order rows or is listed. */
-#define customer_present(c) ((c)->state != NULL || (c)->listed)
+#define customer_present(c) ((c)->state != NULL || (c)->kept_state != NULL || (c)->listed)
 
 /* What reading the rows counted besides the customers. */
 typedef struct CustomerCounts

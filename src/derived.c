@@ -152,6 +152,13 @@ rfm_time_unit_days(const char *name)
 	return 0;					/* keep compiler quiet */
 }
 
+/* T of the BTYD columns: the as-of day - the first purchase day, in the time unit. */
+double
+rfm_btyd_t(const RfmDays *days, DateADT as_of, int unit_days)
+{
+	return (as_of - days->first_purchase) / (double) unit_days;
+}
+
 /*
  * The BTYD columns (frequency, recency, T, monetary_value) of a summary with
  * purchase days, ages in units of unit_days days.
@@ -166,7 +173,7 @@ rfm_btyd_values(const RfmDays *days, Numeric gross, Numeric first_day_spend, Dat
 	memset(nulls, 0, 4 * sizeof(bool));
 	values[0] = Int32GetDatum(days->purchase_days - 1);
 	values[1] = Float8GetDatum((days->last_purchase - days->first_purchase) / unit);
-	values[2] = Float8GetDatum((as_of - days->first_purchase) / unit);
+	values[2] = Float8GetDatum(rfm_btyd_t(days, as_of, unit_days));
 	if (days->purchase_days == 1)
 		values[3] = NumericGetDatum(int64_to_numeric(0));
 	else if (gross == NULL || first_day_spend == NULL)

@@ -484,36 +484,32 @@ facts_collect_start(FactsCollector *collector, const FactsOutput *out, MemoryCon
 	collector->mcxt = mcxt;
 }
 
-/* Collect one customer (in a short-lived memory context). */
+/*
+ * Collect one customer with purchase days from its summary columns: its
+ * days, monetary value and BTYD columns (frequency, recency, T, monetary
+ * value, as rfm_btyd_values makes them; used with models on).
+ */
 void
-facts_collect(FactsCollector *collector, const Customer *customer)
+facts_collect_summary(FactsCollector *collector, const RfmDays *days, Numeric monetary, const Datum *btyd_values,
+					  const bool *btyd_nulls)
 {
 	const FactsOutput *out = collector->out;
-	RfmDays		days;
 
-	if (customer->state == NULL || !rfm_state_days(customer->state, &days) || days.purchase_days == 0)
-		return;
-	rfm_check_days_as_of(&days, out->as_of);
+	rfm_check_days_as_of(days, out->as_of);
 	if (out->method != METHOD_NTILE)
 	{
 		double		metrics[METRIC_COUNT];
 
 		collector->metrics = array_room(collector->metrics, collector->scored, &collector->metrics_capacity,
 										sizeof(double) * METRIC_COUNT, collector->mcxt);
-		customer_metrics(&days, rfm_state_monetary(customer->state), out, metrics);
+		customer_metrics(days, monetary, out, metrics);
 		memcpy(collector->metrics[collector->scored++], metrics, sizeof(metrics));
 	}
 	if (out->models)
 	{
-		RfmFacts	facts;
-		Datum		values[4];
-		bool		nulls[4];
 		double		btyd[4];
 
-		rfm_state_facts(customer->state, &facts);
-		rfm_btyd_values(&facts.days, facts.gross, facts.first_day_spend, out->as_of,
-						out->unit_days, values, nulls);
-		btyd_doubles(values, nulls, btyd);
+		btyd_doubles(btyd_values, btyd_nulls, btyd);
 		collector->purchase_rows = array_room(collector->purchase_rows, collector->npurchase,
 											  &collector->purchase_capacity, sizeof(ModelRow), collector->mcxt);
 		collector->purchase_rows[collector->npurchase++] = (ModelRow) {btyd[0], btyd[1], btyd[2], 1.0};
@@ -524,6 +520,22 @@ facts_collect(FactsCollector *collector, const Customer *customer)
 			collector->spend_rows[collector->nspend++] = (ModelRow) {btyd[0], btyd[3], 0.0, 1.0};
 		}
 	}
+}
+
+/* Collect one customer from its summary state (in a short-lived memory context). */
+void
+facts_collect(FactsCollector *collector, const Customer *customer)
+{
+	const FactsOutput *out = collector->out;
+	RfmFacts	facts;
+	Datum		values[4] = {0};
+	bool		nulls[4] = {true, true, true, true};
+
+	if (customer->state == NULL || !rfm_state_facts(customer->state, &facts) || facts.days.purchase_days == 0)
+		return;
+	if (out->models)
+		rfm_btyd_values(&facts.days, facts.gross, facts.first_day_spend, out->as_of, out->unit_days, values, nulls);
+	facts_collect_summary(collector, &facts.days, facts.monetary, values, nulls);
 }
 
 /*
@@ -628,67 +640,85 @@ state_day_before(void *arg, DateADT day, DateADT *before)
 	return rfm_state_day_before((RfmAggState *) arg, day, before);
 }
 
-/* A customer's result row, in the current memory context; returns its stage. */
-Stage
-fact_row(const Customer *customer, const FactsOutput *out, Datum *values, bool *nulls)
+/*
+ * Whether a facts column follows from the customer's summary alone (under
+ * the view's settings): those of summary_facts but T, which moves with the
+ * as-of day.
+ */
+bool
+fact_of_summary(int column)
 {
-	RfmFacts	facts;
+	return (column >= F_FIRST_PURCHASE && column <= F_REFUNDED) ||
+		(column >= F_MEAN_INTERVAL_DAYS && column <= F_BTYD_MONETARY_VALUE && column != F_BTYD_T);
+}
+
+/*
+ * The columns of a customer's summary: counts, money, average order value,
+ * and with purchase days their first, last and previous days, mean interval
+ * and BTYD columns.
+ */
+static void
+summary_facts(const RfmFacts *facts, const FactsOutput *out, Datum *values, bool *nulls)
+{
 	Numeric		numeric;
+
+	values[F_ORDERS] = Int64GetDatum(facts->days.orders);
+	values[F_PURCHASE_DAYS] = Int32GetDatum(facts->days.purchase_days);
+	values[F_MONETARY] = NumericGetDatum(facts->monetary);
+	values[F_GROSS] = NumericGetDatum(facts->gross);
+	values[F_REFUNDS] = Int64GetDatum(facts->refunds);
+	values[F_REFUNDED] = NumericGetDatum(facts->refunded);
+	for (int i = F_ORDERS; i <= F_REFUNDED; i++)
+		nulls[i] = false;
+	numeric = rfm_average_order_value(facts->days.orders, facts->gross);
+	nulls[F_AOV] = numeric == NULL;
+	values[F_AOV] = NumericGetDatum(numeric);
+	if (facts->days.purchase_days == 0)
+		return;
+	values[F_FIRST_PURCHASE] = DateADTGetDatum(facts->days.first_purchase);
+	values[F_LAST_PURCHASE] = DateADTGetDatum(facts->days.last_purchase);
+	nulls[F_FIRST_PURCHASE] = nulls[F_LAST_PURCHASE] = false;
+	if (facts->days.purchase_days >= 2)
+	{
+		values[F_PREVIOUS_PURCHASE] = DateADTGetDatum(facts->days.previous_purchase);
+		nulls[F_PREVIOUS_PURCHASE] = false;
+	}
+	numeric = rfm_mean_interval(&facts->days);
+	nulls[F_MEAN_INTERVAL_DAYS] = numeric == NULL;
+	values[F_MEAN_INTERVAL_DAYS] = NumericGetDatum(numeric);
+	rfm_btyd_values(&facts->days, facts->gross, facts->first_day_spend, out->as_of, out->unit_days,
+					&values[F_BTYD_FREQUENCY], &nulls[F_BTYD_FREQUENCY]);
+}
+
+/*
+ * The columns of a customer with order rows that move with the as-of day,
+ * the score breaks and the fits (stage, its reason and start, days since the
+ * last order, tenure, frequency, scores, model predictions), from its days
+ * and the summary columns already in values (monetary, BTYD); returns its
+ * stage.
+ */
+Stage
+dated_facts(const FactsOutput *out, const RfmDays *days, const StageStart *start, Datum *values, bool *nulls)
+{
 	double		metrics[METRIC_COUNT];
 	Stage		stage;
 
-	memset(nulls, true, F_NATTS * sizeof(bool));
-	values[F_CUSTOMER] = customer->key;
-	nulls[F_CUSTOMER] = false;
-	nulls[F_STAGE] = false;
-	if (customer->state == NULL || !rfm_state_facts(customer->state, &facts))
-	{
-		values[F_STAGE] = out->stages[STAGE_PROSPECT];
-		values[F_STAGE_REASON] = CStringGetTextDatum("no purchase yet");
-		nulls[F_STAGE_REASON] = false;
-		return STAGE_PROSPECT;
-	}
-	rfm_check_days_as_of(&facts.days, out->as_of);
-	stage = stage_of(&out->policy, &facts.days, out->as_of);
+	rfm_check_days_as_of(days, out->as_of);
+	stage = stage_of(&out->policy, days, out->as_of);
 	values[F_STAGE] = out->stages[stage];
 	values[F_STAGE_REASON] = CStringGetTextDatum(stage == STAGE_PROSPECT ? "no purchase yet" :
-												 stage_reason(&out->policy, &facts.days, out->as_of, stage));
-	nulls[F_STAGE_REASON] = false;
-	values[F_ORDERS] = Int64GetDatum(facts.days.orders);
-	values[F_PURCHASE_DAYS] = Int32GetDatum(facts.days.purchase_days);
-	values[F_MONETARY] = NumericGetDatum(facts.monetary);
-	values[F_GROSS] = NumericGetDatum(facts.gross);
-	values[F_REFUNDS] = Int64GetDatum(facts.refunds);
-	values[F_REFUNDED] = NumericGetDatum(facts.refunded);
-	for (int i = F_ORDERS; i <= F_REFUNDED; i++)
-		nulls[i] = false;
-	values[F_FREQUENCY] = Int64GetDatum(out->by_orders ? facts.days.orders : facts.days.purchase_days);
-	nulls[F_FREQUENCY] = false;
-	numeric = rfm_average_order_value(facts.days.orders, facts.gross);
-	nulls[F_AOV] = numeric == NULL;
-	values[F_AOV] = NumericGetDatum(numeric);
-	if (facts.days.purchase_days == 0)
+												 stage_reason(&out->policy, days, out->as_of, stage));
+	values[F_FREQUENCY] = Int64GetDatum(out->by_orders ? days->orders : days->purchase_days);
+	nulls[F_STAGE] = nulls[F_STAGE_REASON] = nulls[F_FREQUENCY] = false;
+	if (days->purchase_days == 0)
 		return stage;
-	values[F_STAGE_SINCE] = DateADTGetDatum(stage_since(&out->policy, &facts.days, out->as_of,
-														state_day_before, customer->state));
-	nulls[F_STAGE_SINCE] = false;
-	values[F_FIRST_PURCHASE] = DateADTGetDatum(facts.days.first_purchase);
-	values[F_LAST_PURCHASE] = DateADTGetDatum(facts.days.last_purchase);
-	nulls[F_FIRST_PURCHASE] = nulls[F_LAST_PURCHASE] = false;
-	if (facts.days.purchase_days >= 2)
-	{
-		values[F_PREVIOUS_PURCHASE] = DateADTGetDatum(facts.days.previous_purchase);
-		nulls[F_PREVIOUS_PURCHASE] = false;
-	}
-	values[F_DAYS_SINCE_LAST_ORDER] = Int32GetDatum(out->as_of - facts.days.last_purchase);
-	values[F_TENURE_DAYS] = Int32GetDatum(out->as_of - facts.days.first_purchase);
-	nulls[F_DAYS_SINCE_LAST_ORDER] = nulls[F_TENURE_DAYS] = false;
-	numeric = rfm_mean_interval(&facts.days);
-	nulls[F_MEAN_INTERVAL_DAYS] = numeric == NULL;
-	values[F_MEAN_INTERVAL_DAYS] = NumericGetDatum(numeric);
-	rfm_btyd_values(&facts.days, facts.gross, facts.first_day_spend, out->as_of, out->unit_days,
-					&values[F_BTYD_FREQUENCY], &nulls[F_BTYD_FREQUENCY]);
-	customer_metrics(&facts.days, facts.monetary, out, metrics);
+	values[F_STAGE_SINCE] = DateADTGetDatum(stage == start->kept_stage ? start->kept_since :
+											stage_since(&out->policy, days, out->as_of, start->day_before,
+														start->arg));
+	values[F_DAYS_SINCE_LAST_ORDER] = Int32GetDatum(out->as_of - days->last_purchase);
+	values[F_TENURE_DAYS] = Int32GetDatum(out->as_of - days->first_purchase);
+	nulls[F_STAGE_SINCE] = nulls[F_DAYS_SINCE_LAST_ORDER] = nulls[F_TENURE_DAYS] = false;
+	customer_metrics(days, DatumGetNumeric(values[F_MONETARY]), out, metrics);
 	for (int i = 0; i < METRIC_COUNT; i++)
 	{
 		nulls[F_R_SCORE + i] = !out->scored[i];
@@ -698,6 +728,27 @@ fact_row(const Customer *customer, const FactsOutput *out, Datum *values, bool *
 	if (out->models)
 		predict(out, values, nulls);
 	return stage;
+}
+
+/* A customer's result row, in the current memory context; returns its stage. */
+Stage
+fact_row(const Customer *customer, const FactsOutput *out, Datum *values, bool *nulls)
+{
+	RfmFacts	facts;
+	StageStart	start = {state_day_before, customer->state, -1, 0};
+
+	memset(nulls, true, F_NATTS * sizeof(bool));
+	values[F_CUSTOMER] = customer->key;
+	nulls[F_CUSTOMER] = false;
+	if (customer->state == NULL || !rfm_state_facts(customer->state, &facts))
+	{
+		values[F_STAGE] = out->stages[STAGE_PROSPECT];
+		values[F_STAGE_REASON] = CStringGetTextDatum("no purchase yet");
+		nulls[F_STAGE] = nulls[F_STAGE_REASON] = false;
+		return STAGE_PROSPECT;
+	}
+	summary_facts(&facts, out, values, nulls);
+	return dated_facts(out, &facts.days, &start, values, nulls);
 }
 
 /*

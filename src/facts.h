@@ -101,6 +101,8 @@ typedef struct FactsCollector
 
 extern void facts_collect_start(FactsCollector *collector, const FactsOutput *out, MemoryContext mcxt);
 extern void facts_collect(FactsCollector *collector, const Customer *customer);
+extern void facts_collect_summary(FactsCollector *collector, const RfmDays *days, Numeric monetary,
+								  const Datum *btyd_values, const bool *btyd_nulls);
 extern void facts_collect_finish(FactsCollector *collector, FactsOutput *out, int64 rows, int64 customers);
 extern void put_column_row(FunctionCallInfo fcinfo, const char *name, const char *type, const char *comment);
 extern const char *fact_column_name(int column);
@@ -128,7 +130,27 @@ typedef struct ViewCounts
 extern void facts_output_init(const ViewSettings *settings, FactsOutput *out);
 extern Customer *facts_compute(const ViewSettings *settings, FactsOutput *out, MemoryContext mcxt,
 							   MemoryContext row_mcxt, int64 *count, CustomerCounts *counts);
+/*
+ * Where a customer's stage began (stage_since).  A customer whose orders
+ * did not change keeps its row's day while it keeps its row's stage: the
+ * run of days in one stage that ends at the as-of day starts where it did,
+ * as no purchase came since and the stage thresholds are the ones the row
+ * was computed with (changing them makes the next refresh read every
+ * order).  Otherwise its purchase days tell it: day_before(arg, day,
+ * &before) gives the purchase day before a day.
+ */
+typedef struct StageStart
+{
+	bool		(*day_before) (void *arg, DateADT day, DateADT *before);
+	void	   *arg;
+	int8		kept_stage;		/* the kept row's Stage; -1: none */
+	DateADT		kept_since;		/* the kept row's stage_since */
+} StageStart;
+
+extern bool fact_of_summary(int column);
 extern Stage fact_row(const Customer *customer, const FactsOutput *out, Datum *values, bool *nulls);
+extern Stage dated_facts(const FactsOutput *out, const RfmDays *days, const StageStart *start, Datum *values,
+						 bool *nulls);
 extern void remember_facts(const ViewSettings *settings, const FactsOutput *out, const CustomerCounts *counts,
 						   int64 customers, int64 written, Transitions moves, const ViewCounts *view_counts);
 

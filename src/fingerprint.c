@@ -19,41 +19,45 @@
 #include "compat.h"
 #include "fingerprint.h"
 
+/*
+ * A value of a column of the given attribute as its bytes (a varlena's data,
+ * whatever its header); byval is room for a value passed by value.
+ */
+static const char *
+value_bytes(Form_pg_attribute att, Datum value, char *byval, int32 *len)
+{
+	if (att->attbyval)
+	{
+		store_att_byval(byval, value, att->attlen);
+		*len = att->attlen;
+		return byval;
+	}
+	if (att->attlen == -1)
+	{
+		struct varlena *datum = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(value));
+
+		*len = VARSIZE_ANY_EXHDR(datum);
+		return VARDATA_ANY(datum);
+	}
+	if (att->attlen == -2)
+	{
+		*len = strlen(DatumGetCString(value));
+		return DatumGetCString(value);
+	}
+	*len = att->attlen;
+	return DatumGetPointer(value);
+}
+
 /* Append one value of a column of the given attribute, as its bytes, behind their length. */
 static void
 append_value(StringInfo buf, Form_pg_attribute att, Datum value)
 {
-	const char *bytes;
-	int32		len;
 	char		byval[sizeof(Datum)];
-	struct varlena *datum = NULL;
+	int32		len;
+	const char *bytes = value_bytes(att, value, byval, &len);
 
-	if (att->attbyval)
-	{
-		store_att_byval(byval, value, att->attlen);
-		bytes = byval;
-		len = att->attlen;
-	}
-	else if (att->attlen == -1)
-	{
-		datum = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(value));
-		bytes = VARDATA_ANY(datum);
-		len = VARSIZE_ANY_EXHDR(datum);
-	}
-	else if (att->attlen == -2)
-	{
-		bytes = DatumGetCString(value);
-		len = strlen(bytes);
-	}
-	else
-	{
-		bytes = DatumGetPointer(value);
-		len = att->attlen;
-	}
 	appendBinaryStringInfo(buf, (const char *) &len, sizeof(len));
 	appendBinaryStringInfo(buf, bytes, len);
-	if (datum != NULL && (Pointer) datum != DatumGetPointer(value))
-		pfree(datum);
 }
 
 /*
@@ -82,6 +86,39 @@ row_fingerprint(TupleDesc desc, const Datum *values, const bool *nulls, int from
 	hash = hash_bytes_extended((const unsigned char *) buf.data, buf.len, 0);
 	pfree(buf.data);
 	return hash;
+}
+
+/*
+ * Whether columns from..to-1 of two rows of desc hold the same bytes, with
+ * their NULLs in the same places: what comparing their fingerprints tells,
+ * without the chance of a collision.
+ */
+bool
+rows_equal(TupleDesc desc, const Datum *a, const bool *a_nulls, const Datum *b, const bool *b_nulls, int from,
+		   int to)
+{
+	for (int i = from; i < to; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		char		a_byval[sizeof(Datum)],
+					b_byval[sizeof(Datum)];
+		int32		a_len,
+					b_len;
+		const char *a_bytes,
+				   *b_bytes;
+
+		if (a_nulls[i] || b_nulls[i])
+		{
+			if (a_nulls[i] != b_nulls[i])
+				return false;
+			continue;
+		}
+		a_bytes = value_bytes(att, a[i], a_byval, &a_len);
+		b_bytes = value_bytes(att, b[i], b_byval, &b_len);
+		if (a_len != b_len || memcmp(a_bytes, b_bytes, a_len) != 0)
+			return false;
+	}
+	return true;
 }
 
 /* The fingerprint of a bytea's data. */

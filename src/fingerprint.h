@@ -11,6 +11,8 @@
 #include "access/tupdesc.h"
 
 extern uint64 row_fingerprint(TupleDesc desc, const Datum *values, const bool *nulls, int from, int to);
+extern bool rows_equal(TupleDesc desc, const Datum *a, const bool *a_nulls, const Datum *b, const bool *b_nulls,
+					   int from, int to);
 extern uint64 bytes_fingerprint(const bytea *bytes);
 
 #endif

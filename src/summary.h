@@ -79,6 +79,7 @@ extern void rfm_read_days_as_of(HeapTupleHeader summary, DateADT as_of, RfmDays 
 extern Numeric rfm_mean_interval(const RfmDays *days);
 extern Numeric rfm_average_order_value(int64 orders, Numeric gross);
 extern int	rfm_time_unit_days(const char *name);
+extern double rfm_btyd_t(const RfmDays *days, DateADT as_of, int unit_days);
 extern void rfm_btyd_values(const RfmDays *days, Numeric gross, Numeric first_day_spend,
 							DateADT as_of, int unit_days, Datum *values, bool *nulls);
 

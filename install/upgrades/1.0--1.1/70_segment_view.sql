@@ -143,6 +143,15 @@ BEGIN
   IF TG_OP = 'UPDATE' THEN
     PERFORM lifecycle.check_rule_set(NEW.rule_set);
   END IF;
+  -- a row keeps what follows from its customer's summary under the stage
+  -- thresholds and the BTYD unit (its stage_since, its BTYD columns): after
+  -- a change to them, the next refresh computes every row from the orders
+  IF TG_OP = 'UPDATE' AND (NEW.active_days, NEW.dormant_days, NEW.churn_days, NEW.cadence_factor,
+                           NEW.cadence_min_days, NEW.btyd_unit)
+                          IS DISTINCT FROM (OLD.active_days, OLD.dormant_days, OLD.churn_days,
+                                            OLD.cadence_factor, OLD.cadence_min_days, OLD.btyd_unit) THEN
+    INSERT INTO lifecycle.order_changes (view_name, full_read) VALUES (NEW.view_name, true);
+  END IF;
   RETURN NEW;
 END $$;
 COMMENT ON FUNCTION lifecycle._segment_views_check() IS
