@@ -1039,12 +1039,16 @@ read_changed_customers(const OrderSource *source, MemoryContext mcxt, CustomerCo
 		scan_query(scan, order_rows_sql(source, source->inserted), InvalidOid, (Datum) 0);
 		batch_flush(scan);
 	}
-	scan->rows = ORDER_ROWS;
-	scan_query(scan, psprintf("%s WHERE x.%s %s ANY ($1::pg_catalog.text[]::%s[])",
-							  order_rows_sql(source, source->orders), customer, equal,
-							  format_type_be_qualified(scan->key.type)),
-			   TEXTARRAYOID, PointerGetDatum(keys));
-	batch_flush(scan);
+	/* a scan of every order row, unless no customer is listed */
+	if (ArrayGetNItems(ARR_NDIM(keys), ARR_DIMS(keys)) > 0)
+	{
+		scan->rows = ORDER_ROWS;
+		scan_query(scan, psprintf("%s WHERE x.%s %s ANY ($1::pg_catalog.text[]::%s[])",
+								  order_rows_sql(source, source->orders), customer, equal,
+								  format_type_be_qualified(scan->key.type)),
+				   TEXTARRAYOID, PointerGetDatum(keys));
+		batch_flush(scan);
+	}
 	empty_inserted_log(source);
 	/* the guest orders of the log are counted already */
 	if (source->known_guests >= 0 && !guests_changed)
