@@ -464,6 +464,24 @@ kept_day_before(void *arg, DateADT day, DateADT *before)
 }
 
 /*
+ * The row columns that follow from a customer's summary alone (their facts
+ * column is one of fact_of_summary's), listed once.
+ */
+static int	summary_columns[V_NATTS];
+static int	nsummary_columns = -1;
+
+static void
+list_summary_columns(void)
+{
+	if (nsummary_columns >= 0)
+		return;
+	nsummary_columns = 0;
+	for (int i = 0; i < V_NATTS; i++)
+		if (row_columns[i].fact >= 0 && fact_of_summary(row_columns[i].fact))
+			summary_columns[nsummary_columns++] = i;
+}
+
+/*
  * A kept customer with purchase days: its summary facts from its row (the
  * columns row_columns takes from them, with T of the BTYD columns as of
  * now) and its days; false for any other customer.  What follows from the
@@ -480,15 +498,13 @@ kept_summary(const Customer *customer, const FactsOutput *out, Datum *facts, boo
 		row_nulls[V_PURCHASE_DAYS] || DatumGetInt32(row[V_PURCHASE_DAYS]) == 0)
 		return false;
 	memset(fact_nulls, true, F_NATTS * sizeof(bool));
-	for (int i = 0; i < V_NATTS; i++)
+	list_summary_columns();
+	for (int c = 0; c < nsummary_columns; c++)
 	{
-		int			fact = row_columns[i].fact;
+		int			i = summary_columns[c];
 
-		if (fact >= 0 && fact_of_summary(fact))
-		{
-			facts[fact] = row[i];
-			fact_nulls[fact] = row_nulls[i];
-		}
+		facts[row_columns[i].fact] = row[i];
+		fact_nulls[row_columns[i].fact] = row_nulls[i];
 	}
 	facts[F_CUSTOMER] = customer->key;
 	fact_nulls[F_CUSTOMER] = false;
