@@ -209,7 +209,8 @@ batch_flush(FactsScan *scan)
 			entry->read = scan->rows == ORDER_ROWS;
 		}
 		row->state = entry->state;
-		prefetch(row->state);
+		if (row->state != NULL)
+			prefetch_state(row->state);
 	}
 	for (int i = 0; i < n; i++)
 	{

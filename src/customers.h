@@ -106,6 +106,19 @@ typedef struct CustomerCounts
 #endif
 
 /*
+ * Prefetch a summary state: its counts and totals, and the day set behind
+ * them, which a purchase row or a customer's row reads; they straddle two
+ * cache lines wherever the allocator puts the state.  Always inlined, as
+ * prefetch_ahead below.
+ */
+static pg_attribute_always_inline void
+prefetch_state(const RfmAggState *state)
+{
+	prefetch(state);
+	prefetch((const char *) state + 64);
+}
+
+/*
  * Passes over the customers read each state once, in no useful memory order:
  * they prefetch the state PREFETCH_AHEAD customers ahead.
  */
@@ -119,14 +132,8 @@ typedef struct CustomerCounts
 static pg_attribute_always_inline void
 prefetch_ahead(const Customer *customers, int64 n, int64 i)
 {
-	const char *state = (const char *) (i + PREFETCH_AHEAD < n ? customers[i + PREFETCH_AHEAD].state : NULL);
-
-	/* the counts and totals, and the day set behind them */
-	if (state != NULL)
-	{
-		prefetch(state);
-		prefetch(state + 64);
-	}
+	if (i + PREFETCH_AHEAD < n && customers[i + PREFETCH_AHEAD].state != NULL)
+		prefetch_state(customers[i + PREFETCH_AHEAD].state);
 }
 
 extern char *relation_sql_name(Oid relid);
