@@ -14,7 +14,6 @@
 #include "access/tupmacs.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
-#include "lib/stringinfo.h"
 
 #include "compat.h"
 #include "fingerprint.h"
@@ -48,16 +47,63 @@ value_bytes(Form_pg_attribute att, Datum value, char *byval, int32 *len)
 	return DatumGetPointer(value);
 }
 
+/*
+ * The bytes a fingerprint hashes, gathered on the stack while they fit (a
+ * view's row does): a refresh fingerprints every customer's row, and a
+ * StringInfo would cost an allocation per row and a call per value.
+ */
+typedef struct HashInput
+{
+	char	   *data;
+	Size		len;
+	Size		size;
+	char		local[1024];
+} HashInput;
+
+/* Make room for more bytes, moving the input off the stack. */
+static void
+hash_input_grow(HashInput *input, Size more)
+{
+	Size		size = Max(input->size * 2, input->len + more);
+	char	   *data = palloc(size);
+
+	memcpy(data, input->data, input->len);
+	if (input->data != input->local)
+		pfree(input->data);
+	input->data = data;
+	input->size = size;
+}
+
+/* Room for len more bytes; returns where they go. */
+static inline char *
+hash_input_room(HashInput *input, Size len)
+{
+	char	   *room;
+
+	if (unlikely(input->len + len > input->size))
+		hash_input_grow(input, len);
+	room = input->data + input->len;
+	input->len += len;
+	return room;
+}
+
+/* Append a length (-1: NULL). */
+static inline void
+append_length(HashInput *input, int32 len)
+{
+	memcpy(hash_input_room(input, sizeof(len)), &len, sizeof(len));
+}
+
 /* Append one value of a column of the given attribute, as its bytes, behind their length. */
 static void
-append_value(StringInfo buf, Form_pg_attribute att, Datum value)
+append_value(HashInput *input, Form_pg_attribute att, Datum value)
 {
 	char		byval[sizeof(Datum)];
 	int32		len;
 	const char *bytes = value_bytes(att, value, byval, &len);
 
-	appendBinaryStringInfo(buf, (const char *) &len, sizeof(len));
-	appendBinaryStringInfo(buf, bytes, len);
+	append_length(input, len);
+	memcpy(hash_input_room(input, len), bytes, len);
 }
 
 /*
@@ -68,23 +114,22 @@ append_value(StringInfo buf, Form_pg_attribute att, Datum value)
 uint64
 row_fingerprint(TupleDesc desc, const Datum *values, const bool *nulls, int from, int to)
 {
-	StringInfoData buf;
+	HashInput	input;
 	uint64		hash;
 
-	initStringInfo(&buf);
+	input.data = input.local;
+	input.len = 0;
+	input.size = sizeof(input.local);
 	for (int i = from; i < to; i++)
 	{
 		if (nulls[i])
-		{
-			int32		null = -1;
-
-			appendBinaryStringInfo(&buf, (const char *) &null, sizeof(null));
-		}
+			append_length(&input, -1);
 		else
-			append_value(&buf, TupleDescAttr(desc, i), values[i]);
+			append_value(&input, TupleDescAttr(desc, i), values[i]);
 	}
-	hash = hash_bytes_extended((const unsigned char *) buf.data, buf.len, 0);
-	pfree(buf.data);
+	hash = hash_bytes_extended((const unsigned char *) input.data, input.len, 0);
+	if (input.data != input.local)
+		pfree(input.data);
 	return hash;
 }
 
