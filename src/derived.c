@@ -161,11 +161,12 @@ rfm_btyd_t(const RfmDays *days, DateADT as_of, int unit_days)
 
 /*
  * The BTYD columns (frequency, recency, T, monetary_value) of a summary with
- * purchase days, ages in units of unit_days days.
+ * purchase days, ages in units of unit_days days; repeat_spend is the spend
+ * of the repeat purchase days (gross - first-day spend), NULL if unknown.
  */
 void
-rfm_btyd_values(const RfmDays *days, Numeric gross, Numeric first_day_spend, DateADT as_of,
-				int unit_days, Datum *values, bool *nulls)
+rfm_btyd_values(const RfmDays *days, Numeric repeat_spend, DateADT as_of, int unit_days,
+				Datum *values, bool *nulls)
 {
 	double		unit = unit_days;
 
@@ -176,11 +177,10 @@ rfm_btyd_values(const RfmDays *days, Numeric gross, Numeric first_day_spend, Dat
 	values[2] = Float8GetDatum(rfm_btyd_t(days, as_of, unit_days));
 	if (days->purchase_days == 1)
 		values[3] = NumericGetDatum(int64_to_numeric(0));
-	else if (gross == NULL || first_day_spend == NULL)
+	else if (repeat_spend == NULL)
 		nulls[3] = true;
 	else
-		values[3] = NumericGetDatum(numeric_div_opt_error(numeric_sub_opt_error(gross, first_day_spend, NULL),
-														  int64_to_numeric(days->purchase_days - 1),
+		values[3] = NumericGetDatum(numeric_div_opt_error(repeat_spend, int64_to_numeric(days->purchase_days - 1),
 														  NULL));
 }
 
@@ -199,13 +199,18 @@ rfm_btyd(PG_FUNCTION_ARGS)
 	DateADT		as_of = PG_GETARG_DATEADT(1);
 	int			unit_days = rfm_time_unit_days(text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	RfmDays		days;
+	Numeric		gross;
+	Numeric		first_day_spend;
 	Datum		values[4];
 	bool		nulls[4];
 
 	rfm_read_days_as_of(summary, as_of, &days);
 	if (days.purchase_days == 0)
 		PG_RETURN_NULL();
-	rfm_btyd_values(&days, rfm_read_numeric(summary, RFM_GROSS),
-					rfm_read_numeric(summary, RFM_FIRST_DAY_SPEND), as_of, unit_days, values, nulls);
+	gross = rfm_read_numeric(summary, RFM_GROSS);
+	first_day_spend = rfm_read_numeric(summary, RFM_FIRST_DAY_SPEND);
+	rfm_btyd_values(&days, gross == NULL || first_day_spend == NULL ? NULL :
+					numeric_sub_opt_error(gross, first_day_spend, NULL),
+					as_of, unit_days, values, nulls);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc(fcinfo), values, nulls)));
 }

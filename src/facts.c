@@ -534,7 +534,7 @@ facts_collect(FactsCollector *collector, const Customer *customer)
 	if (customer->state == NULL || !rfm_state_facts(customer->state, &facts) || facts.days.purchase_days == 0)
 		return;
 	if (out->models)
-		rfm_btyd_values(&facts.days, facts.gross, facts.first_day_spend, out->as_of, out->unit_days, values, nulls);
+		rfm_btyd_values(&facts.days, facts.repeat_spend, out->as_of, out->unit_days, values, nulls);
 	facts_collect_summary(collector, &facts.days, facts.monetary, values, nulls);
 }
 
@@ -686,7 +686,7 @@ summary_facts(const RfmFacts *facts, const FactsOutput *out, Datum *values, bool
 	numeric = rfm_mean_interval(&facts->days);
 	nulls[F_MEAN_INTERVAL_DAYS] = numeric == NULL;
 	values[F_MEAN_INTERVAL_DAYS] = NumericGetDatum(numeric);
-	rfm_btyd_values(&facts->days, facts->gross, facts->first_day_spend, out->as_of, out->unit_days,
+	rfm_btyd_values(&facts->days, facts->repeat_spend, out->as_of, out->unit_days,
 					&values[F_BTYD_FREQUENCY], &nulls[F_BTYD_FREQUENCY]);
 }
 

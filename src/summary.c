@@ -479,7 +479,9 @@ rfm_state_monetary(RfmAggState *state)
 
 /*
  * The facts of the summary a state stands for, in the current memory
- * context; false when no row counted at all.
+ * context; false when no row counted at all.  The repeat purchase days'
+ * spend is one subtraction of exact totals (money.c), not two numerics and
+ * a numeric subtraction: a segment view computes it for every customer.
  */
 bool
 rfm_state_facts(RfmAggState *state, RfmFacts *facts)
@@ -490,7 +492,8 @@ rfm_state_facts(RfmAggState *state, RfmFacts *facts)
 	facts->gross = money_total(&state->gross);
 	facts->monetary = state->refunds == 0 ? facts->gross : rfm_state_monetary(state);
 	facts->refunded = money_total(&state->refunded);
-	facts->first_day_spend = money_total(&state->first_day_spend);
+	facts->repeat_spend = facts->days.purchase_days >= 2 ?
+		money_difference(&state->gross, &state->first_day_spend) : NULL;
 	return true;
 }
 
@@ -505,9 +508,11 @@ rfm_agg_final(PG_FUNCTION_ARGS)
 	RfmFacts	facts;
 	Datum		values[RFM_NATTS];
 	bool		nulls[RFM_NATTS] = {0};
+	RfmAggState *state;
 
 	aggregate_context(fcinfo);
-	if (PG_ARGISNULL(0) || !rfm_state_facts((RfmAggState *) PG_GETARG_POINTER(0), &facts))
+	state = PG_ARGISNULL(0) ? NULL : (RfmAggState *) PG_GETARG_POINTER(0);
+	if (state == NULL || !rfm_state_facts(state, &facts))
 		PG_RETURN_NULL();
 	nulls[RFM_FIRST_PURCHASE - 1] = nulls[RFM_LAST_PURCHASE - 1] = facts.days.purchase_days == 0;
 	nulls[RFM_PREVIOUS_PURCHASE - 1] = facts.days.purchase_days < 2;
@@ -520,7 +525,7 @@ rfm_agg_final(PG_FUNCTION_ARGS)
 	values[RFM_GROSS - 1] = NumericGetDatum(facts.gross);
 	values[RFM_REFUNDS - 1] = Int64GetDatum(facts.refunds);
 	values[RFM_REFUNDED - 1] = NumericGetDatum(facts.refunded);
-	values[RFM_FIRST_DAY_SPEND - 1] = NumericGetDatum(facts.first_day_spend);
+	values[RFM_FIRST_DAY_SPEND - 1] = NumericGetDatum(money_total(&state->first_day_spend));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc(fcinfo), values, nulls)));
 }
 

@@ -51,7 +51,8 @@ typedef struct RfmFacts
 	Numeric		monetary;		/* net: gross - refunded */
 	Numeric		gross;
 	Numeric		refunded;
-	Numeric		first_day_spend;
+	Numeric		repeat_spend;	/* gross - first-day spend; NULL below two
+								 * purchase days */
 } RfmFacts;
 
 /* The aggregate's state (summary.c), for code that summarizes orders itself. */
@@ -80,7 +81,7 @@ extern Numeric rfm_mean_interval(const RfmDays *days);
 extern Numeric rfm_average_order_value(int64 orders, Numeric gross);
 extern int	rfm_time_unit_days(const char *name);
 extern double rfm_btyd_t(const RfmDays *days, DateADT as_of, int unit_days);
-extern void rfm_btyd_values(const RfmDays *days, Numeric gross, Numeric first_day_spend,
-							DateADT as_of, int unit_days, Datum *values, bool *nulls);
+extern void rfm_btyd_values(const RfmDays *days, Numeric repeat_spend, DateADT as_of, int unit_days,
+							Datum *values, bool *nulls);
 
 #endif
