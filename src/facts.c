@@ -702,12 +702,13 @@ dated_facts(const FactsOutput *out, const RfmDays *days, const StageStart *start
 {
 	double		metrics[METRIC_COUNT];
 	Stage		stage;
+	char	   *reason;
 
 	rfm_check_days_as_of(days, out->as_of);
 	stage = stage_of(&out->policy, days, out->as_of);
 	values[F_STAGE] = out->stages[stage];
-	values[F_STAGE_REASON] = CStringGetTextDatum(stage == STAGE_PROSPECT ? "no purchase yet" :
-												 stage_reason(&out->policy, days, out->as_of, stage));
+	reason = stage == STAGE_PROSPECT ? NULL : stage_reason(&out->policy, days, out->as_of, stage);
+	values[F_STAGE_REASON] = reason != NULL ? CStringGetTextDatum(reason) : out->fixed_reasons[stage];
 	values[F_FREQUENCY] = Int64GetDatum(out->by_orders ? days->orders : days->purchase_days);
 	nulls[F_STAGE] = nulls[F_STAGE_REASON] = nulls[F_FREQUENCY] = false;
 	if (days->purchase_days == 0)
@@ -743,7 +744,7 @@ fact_row(const Customer *customer, const FactsOutput *out, Datum *values, bool *
 	if (customer->state == NULL || !rfm_state_facts(customer->state, &facts))
 	{
 		values[F_STAGE] = out->stages[STAGE_PROSPECT];
-		values[F_STAGE_REASON] = CStringGetTextDatum("no purchase yet");
+		values[F_STAGE_REASON] = out->fixed_reasons[STAGE_PROSPECT];
 		nulls[F_STAGE] = nulls[F_STAGE_REASON] = false;
 		return STAGE_PROSPECT;
 	}
@@ -835,6 +836,12 @@ facts_output_init(const ViewSettings *settings, FactsOutput *out)
 	out->clv_periods = settings->clv_periods;
 	out->clv_period_length = (double) settings->clv_period_days / out->unit_days;
 	out->clv_discount_rate = settings->clv_discount_rate;
+	for (int s = 0; s < STAGE_COUNT; s++)
+	{
+		char	   *reason = stage_fixed_reason(&out->policy, (Stage) s);
+
+		out->fixed_reasons[s] = reason != NULL ? CStringGetTextDatum(reason) : (Datum) 0;
+	}
 }
 
 /*

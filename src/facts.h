@@ -64,6 +64,7 @@ typedef struct FactsOutput
 	int			unit_days;
 	StagePolicy policy;
 	Datum		stages[STAGE_COUNT];	/* the stage enum's values */
+	Datum		fixed_reasons[STAGE_COUNT]; /* stage_fixed_reason as text; 0: none */
 	bool		by_orders;		/* frequency is orders, not purchase days */
 	BreaksMethod method;
 	bool		scored[METRIC_COUNT];	/* the metric has breaks */

@@ -189,10 +189,39 @@ stage_since(const StagePolicy *policy, const RfmDays *days, DateADT as_of,
 }
 
 /*
- * Why a customer with a purchase day has its stage at as_of, in words: the
- * rule that fired with its thresholds, as a format() template whose one %s
- * is the days since the last order (filled in at query time, so that the
- * text stays the same from day to day while the stage does).
+ * Why a customer has its stage at as_of, in words, where that does not
+ * depend on the customer's days (churned, dormant, at risk past the active
+ * days, new, prospect): the rule that fired with its thresholds, as a
+ * format() template whose one %s is the days since the last order (filled
+ * in at query time, so that the text stays the same from day to day while
+ * the stage does).  NULL for a stage whose reason always names the
+ * customer's own days.
+ */
+char *
+stage_fixed_reason(const StagePolicy *policy, Stage stage)
+{
+	switch (stage)
+	{
+		case STAGE_CHURNED:
+			return psprintf("no order for %%s days, more than %d", policy->churn_days);
+		case STAGE_DORMANT:
+			return psprintf("no order for %%s days, more than %d", policy->dormant_days);
+		case STAGE_AT_RISK:
+			return psprintf("no order for %%s days, more than %d", policy->active_days);
+		case STAGE_NEW:
+			return pstrdup("one purchase day, %s days ago");
+		case STAGE_PROSPECT:
+			return pstrdup("no purchase yet");
+		default:
+			return NULL;
+	}
+}
+
+/*
+ * Why a customer with a purchase day has its stage at as_of, as
+ * stage_fixed_reason words it, where the reason names the customer's own
+ * days; NULL where it is the stage's fixed reason (most customers: a caller
+ * writing many makes that text once).
  */
 char *
 stage_reason(const StagePolicy *policy, const RfmDays *days, DateADT as_of, Stage stage)
@@ -203,24 +232,18 @@ stage_reason(const StagePolicy *policy, const RfmDays *days, DateADT as_of, Stag
 
 	switch (stage)
 	{
-		case STAGE_CHURNED:
-			return psprintf("no order for %%s days, more than %d", policy->churn_days);
-		case STAGE_DORMANT:
-			return psprintf("no order for %%s days, more than %d", policy->dormant_days);
 		case STAGE_AT_RISK:
 			if (recency > policy->active_days)
-				return psprintf("no order for %%s days, more than %d", policy->active_days);
+				return NULL;
 			return psprintf("no order for %%s days, more than %g x their usual %.1f days (and %d)",
 							policy->cadence_factor, interval, policy->cadence_min_days);
 		case STAGE_REACTIVATED:
 			return psprintf("bought again %%s days ago after %d days without an order, more than %d",
 							(int) (days->last_purchase - days->previous_purchase), policy->churn_days);
-		case STAGE_NEW:
-			return pstrdup("one purchase day, %s days ago");
 		case STAGE_ACTIVE:
 			return psprintf("last order %%s days ago; they buy every %.1f days", interval);
 		default:
-			return pstrdup("no purchase yet");
+			return NULL;
 	}
 }
 
