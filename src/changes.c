@@ -254,7 +254,7 @@ segment_map_read(const char *rule_set, SegmentMap *map, MemoryContext mcxt)
 			continue;
 		action = copy_text(action, mcxt);
 		if (strcmp(kind, "stage") == 0)
-			map->stage_action[stage_of_label(name)] = action;
+			map->stage_action[stage_of_label(name, strlen(name))] = action;
 		else if (g >= 0)
 			map->segment_action[g] = action;
 	}

@@ -286,7 +286,12 @@ fold_inserted(Customer *customer, RfmAggState *inserted)
 static int8
 stage_or_none(Datum label, bool isnull)
 {
-	return isnull ? -1 : (int8) stage_of_label(TextDatumGetCString(label));
+	text	   *stage;
+
+	if (isnull)
+		return -1;
+	stage = DatumGetTextPP(label);
+	return (int8) stage_of_label(VARDATA_ANY(stage), VARSIZE_ANY_EXHDR(stage));
 }
 
 /* A row of the view's previous contents (customer, stage, fingerprint). */

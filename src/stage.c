@@ -300,15 +300,19 @@ rfm_stage(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(stage_datum(fcinfo, stage_of(&policy, &days, as_of)));
 }
 
-/* The stage a label names; an error for any other text. */
+/*
+ * The stage a label of len bytes names (not necessarily terminated: a
+ * refresh reads every customer's stage from its row); an error for any
+ * other text.
+ */
 Stage
-stage_of_label(const char *label)
+stage_of_label(const char *label, int len)
 {
 	for (int i = 0; i < STAGE_COUNT; i++)
-		if (strcmp(stage_labels[i], label) == 0)
+		if (strncmp(stage_labels[i], label, len) == 0 && stage_labels[i][len] == '\0')
 			return (Stage) i;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("\"%s\" is not a lifecycle stage", label)));
+			 errmsg("\"%s\" is not a lifecycle stage", pnstrdup(label, len))));
 	return STAGE_PROSPECT;		/* keep compiler quiet */
 }

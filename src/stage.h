@@ -38,7 +38,7 @@ typedef struct StagePolicy
 extern void stage_policy_check(const StagePolicy *policy);
 extern Stage stage_of(const StagePolicy *policy, const RfmDays *days, DateADT as_of);
 extern void stage_enum_values(Oid enum_type, Datum *values);
-extern Stage stage_of_label(const char *label);
+extern Stage stage_of_label(const char *label, int len);
 extern char *stage_fixed_reason(const StagePolicy *policy, Stage stage);
 extern char *stage_reason(const StagePolicy *policy, const RfmDays *days, DateADT as_of, Stage stage);
 extern DateADT stage_since(const StagePolicy *policy, const RfmDays *days, DateADT as_of,
