@@ -304,9 +304,10 @@ money_send(StringInfo buf, const MoneySum *sum)
 
 	if (sum->scale != MONEY_BIG)
 	{
-		pq_sendbyte(buf, MONEY_UNITS);
-		pq_sendint64(buf, sum->total.units);
-		pq_sendint32(buf, sum->scale);
+		enlargeStringInfo(buf, 1 + sizeof(int64) + sizeof(int32));
+		pq_writeint8(buf, MONEY_UNITS);
+		pq_writeint64(buf, sum->total.units);
+		pq_writeint32(buf, sum->scale);
 		return;
 	}
 	pq_sendbyte(buf, MONEY_NUMERIC);

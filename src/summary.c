@@ -357,7 +357,9 @@ rfm_agg_combine(PG_FUNCTION_ARGS)
 /*
  * A state as bytes: field by field in network byte order, behind a format
  * version byte, so that states can cross processes and machines, and be
- * kept between refreshes of a segment view.
+ * kept between refreshes of a segment view.  Each part makes its room once
+ * and writes its fields unchecked (pq_writeint*): a segment view
+ * serializes every customer's state.
  */
 bytea *
 rfm_state_serialize(RfmAggState *state)
@@ -365,9 +367,10 @@ rfm_state_serialize(RfmAggState *state)
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
-	pq_sendbyte(&buf, RFM_STATE_FORMAT);
-	pq_sendint64(&buf, state->orders);
-	pq_sendint64(&buf, state->refunds);
+	enlargeStringInfo(&buf, 1 + 2 * sizeof(int64));
+	pq_writeint8(&buf, RFM_STATE_FORMAT);
+	pq_writeint64(&buf, state->orders);
+	pq_writeint64(&buf, state->refunds);
 	money_send(&buf, &state->gross);
 	money_send(&buf, &state->refunded);
 	money_send(&buf, &state->first_day_spend);
