@@ -270,11 +270,12 @@ COMMENT ON FUNCTION lifecycle._segment_view_changes(lifecycle.segment_views, dat
 CREATE FUNCTION lifecycle._last_facts(view_name text)
   RETURNS TABLE (purchases lifecycle.bgnbd, spend lifecycle.gammagamma, customers bigint, guest_orders bigint,
                  rows_read bigint, btyd_unit_days integer, read_time interval, score_time interval,
-                 fit_time interval, write_time interval, rows_written bigint, customers_gone bigint)
+                 fit_time interval, write_time interval, rows_written bigint, customers_gone bigint,
+                 full_read boolean)
   LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE ROWS 1
   AS 'MODULE_PATHNAME', 'last_facts_sql';
 COMMENT ON FUNCTION lifecycle._last_facts(text) IS
-  'Internal: the fits, customers, guest order rows, rows read, phase times, rows written and customers gone of the last computation of a segment view''s facts in this backend';
+  'Internal: the fits, customers, guest order rows, rows read, phase times, rows written, customers gone and whether every order was read, of the last computation of a segment view''s facts in this backend';
 
 CREATE FUNCTION lifecycle._last_counts(view_name text)
   RETURNS TABLE (stage text, segment text, customers bigint, revenue numeric)
@@ -661,8 +662,9 @@ DECLARE
   changed text[];
   guests_changed boolean;
   marked_full boolean;
-  rows bigint;
   read_all boolean;
+  has_rows boolean;
+  facts record;
 BEGIN
   SELECT r.* INTO last FROM lifecycle.refresh_runs r
    WHERE r.view_name = settings.view_name AND r.outcome = 'succeeded' ORDER BY r.run_id DESC LIMIT 1;
@@ -678,18 +680,20 @@ BEGIN
       USING DETAIL = 'The triggers that log them are missing or disabled, or the orders have gained partitions or inheritance children; this refresh reads every order.',
             HINT = 'Create the view again (lifecycle.create_segment_view) to restore the triggers.';
   END IF;
-  EXECUTE format('SELECT count(*) FROM %s', lifecycle._table_name(settings.view_name, '_data')) INTO rows;
   read_all := full_read OR NOT settings.incremental OR NOT logged OR last.run_id IS NULL
               OR last.time_zone IS DISTINCT FROM settings.time_zone OR last.as_of > day OR marked_full
-              OR coalesce(cardinality(changed), 0) > last.customers / 4 OR rows <> last.customers
-              OR settings.score_method = 'ntile';
-  EXECUTE lifecycle._segment_view_write_sql(settings, rows > 0)
+              OR coalesce(cardinality(changed), 0) > last.customers / 4 OR settings.score_method = 'ntile';
+  -- the rows not being the last refresh's (rows deleted by hand) is found
+  -- while reading them, and every order is read then
+  EXECUTE format('SELECT EXISTS (SELECT FROM %s)', lifecycle._table_name(settings.view_name, '_data')) INTO has_rows;
+  EXECUTE lifecycle._segment_view_write_sql(settings, has_rows)
     USING day, CASE WHEN NOT read_all THEN coalesce(changed, '{}') END,
           CASE WHEN NOT read_all AND NOT guests_changed THEN last.guest_orders END;
-  IF (SELECT f.customers_gone FROM lifecycle._last_facts(settings.view_name) f) > 0 THEN
+  SELECT f.customers_gone, f.full_read INTO facts FROM lifecycle._last_facts(settings.view_name) f;
+  IF facts.customers_gone > 0 THEN
     EXECUTE format('DELETE FROM %s WHERE stage IS NULL', lifecycle._table_name(settings.view_name, '_data'));
   END IF;
-  RETURN read_all;
+  RETURN facts.full_read;
 END $$;
 COMMENT ON FUNCTION lifecycle._write_rows(lifecycle.segment_views, boolean) IS
   'Internal: write the rows of a segment view that changed; whether every order was read';

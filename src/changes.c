@@ -519,6 +519,20 @@ kept_summary(const Customer *customer, const FactsOutput *out, Datum *facts, boo
 }
 
 /*
+ * A customer with its summary state at hand: a kept one's read (in the
+ * current memory context), for what its row does not say.
+ */
+static Customer
+with_state(const Customer *customer)
+{
+	Customer	read = *customer;
+
+	if (read.state == NULL && read.kept_state != NULL)
+		read.state = rfm_state_deserialize(read.kept_state, CurrentMemoryContext);
+	return read;
+}
+
+/*
  * A customer's facts row; returns its stage.  A kept customer's from its
  * row, reading its state only if stage_since needs it, or if it has no
  * purchase day (a rare case, computed as from any state).
@@ -537,10 +551,7 @@ customer_facts(const Customer *customer, const FactsOutput *out, Datum *facts, b
 
 		return dated_facts(out, &days, &start, facts, fact_nulls);
 	}
-	if (customer->state != NULL || customer->kept_state == NULL)
-		return fact_row(customer, out, facts, fact_nulls);
-	read = *customer;
-	read.state = rfm_state_deserialize(customer->kept_state, CurrentMemoryContext);
+	read = with_state(customer);
 	return fact_row(&read, out, facts, fact_nulls);
 }
 
@@ -622,17 +633,14 @@ stream_collect(void *arg, const Customer *customer)
 	Datum		facts[F_NATTS];
 	bool		fact_nulls[F_NATTS];
 	RfmDays		days;
+	Customer	read;
 
 	if (kept_summary(customer, collector->out, facts, fact_nulls, &days))
 		facts_collect_summary(collector, &days, DatumGetNumeric(facts[F_MONETARY]), &facts[F_BTYD_FREQUENCY],
 							  &fact_nulls[F_BTYD_FREQUENCY]);
-	else if (customer->state != NULL)
-		facts_collect(collector, customer);
-	else if (customer->kept_state != NULL)
+	else
 	{
-		Customer	read = *customer;
-
-		read.state = rfm_state_deserialize(customer->kept_state, CurrentMemoryContext);
+		read = with_state(customer);
 		facts_collect(collector, &read);
 	}
 }
@@ -684,13 +692,42 @@ check_rows_table(const ViewSettings *settings)
 	table_close(rows, AccessShareLock);
 }
 
+/* The customers of the view's last successful refresh (its rows then); -1 if none. */
+static int64
+last_refresh_customers(const char *view_name)
+{
+	Oid			type = TEXTOID;
+	Datum		arg = CStringGetTextDatum(view_name);
+	int64		customers = -1;
+	bool		isnull;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT r.customers FROM lifecycle.refresh_runs r"
+							  " WHERE r.view_name OPERATOR(pg_catalog.=) $1"
+							  " AND r.outcome OPERATOR(pg_catalog.=) 'succeeded' ORDER BY r.run_id DESC LIMIT 1",
+							  1, &type, &arg, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the last refresh of \"%s\"", view_name);
+	if (SPI_processed == 1)
+	{
+		Datum		value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			customers = DatumGetInt64(value);
+	}
+	SPI_finish();
+	return customers;
+}
+
 /*
  * The changes when only the changed customers' orders are read: their
  * summaries held in memory, every other customer's read from its row, in
  * two passes over the rows (what the breaks and fits need, then each
  * customer's row), so that memory follows the changed customers, not all.
+ * False, before anything is written, if the rows are not those of the
+ * last refresh (then every order is to be read).
  */
-static void
+static bool
 changes_from_rows(const ViewSettings *settings, FactsOutput *facts, ChangesOutput *out, MemoryContext mcxt,
 				  CustomerCounts *counts)
 {
@@ -705,9 +742,13 @@ changes_from_rows(const ViewSettings *settings, FactsOutput *facts, ChangesOutpu
 	progress_phase(PHASE_SCORE, counts->rows, 0);
 	facts_collect_start(&collector, facts, mcxt);
 	stream_customers(changed, stream_collect, &collector);
+	/* rows deleted (or added) by hand: not every kept summary is there */
+	if (counts->previous != last_refresh_customers(settings->view_name))
+		return false;
 	facts_collect_finish(&collector, facts, counts->rows, collector.scored);
 	progress_phase(PHASE_WRITE, counts->rows, collector.scored);
 	stream_customers(changed, stream_change, out);
+	return true;
 }
 
 /*
@@ -751,12 +792,14 @@ changes_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
 	out.desc = CreateTupleDescCopy(rsinfo->expectedDesc);
 	out.store = tuplestore_begin_heap(true, false, work_mem);
 	MemoryContextSwitchTo(old);
-	if (settings->source.changed == NULL)
+	if (settings->source.changed == NULL || !changes_from_rows(settings, &facts, &out, mcxt, &counts))
+	{
+		settings->source.changed = NULL;
 		changes_from_orders(settings, &facts, &out, mcxt, row_mcxt, &counts);
-	else
-		changes_from_rows(settings, &facts, &out, mcxt, &counts);
+	}
 	progress_done(counts.rows);
-	remember_facts(settings, &facts, &counts, out.present, out.written, out.moves, &out.counts);
+	remember_facts(settings, &facts, &counts, out.present, out.written, settings->source.changed == NULL,
+				   out.moves, &out.counts);
 	rsinfo->setResult = out.store;
 	rsinfo->setDesc = out.desc;
 	rsinfo->returnMode = SFRM_Materialize;

@@ -205,6 +205,7 @@ static struct
 	CustomerCounts counts;
 	int64		customers;
 	int64		written;		/* rows written: changed, new or gone customers */
+	bool		full_read;		/* every order read, not only the changed customers' */
 	int			unit_days;
 	bool		moved;			/* moves counted: the view had previous contents */
 	Transitions moves;
@@ -282,7 +283,7 @@ forget_facts(void)
 /* Remember what computing a view's facts made. */
 void
 remember_facts(const ViewSettings *settings, const FactsOutput *out, const CustomerCounts *counts,
-			   int64 customers, int64 written, Transitions moves, const ViewCounts *view_counts)
+			   int64 customers, int64 written, bool full_read, Transitions moves, const ViewCounts *view_counts)
 {
 	int64		rows;
 
@@ -296,6 +297,7 @@ remember_facts(const ViewSettings *settings, const FactsOutput *out, const Custo
 	last_facts.counts = *counts;
 	last_facts.customers = customers;
 	last_facts.written = written;
+	last_facts.full_read = full_read;
 	last_facts.unit_days = out->unit_days;
 	last_facts.moved = settings->keep_transitions && counts->previous > 0;
 	memcpy(last_facts.moves, moves, sizeof(Transitions));
@@ -349,8 +351,8 @@ last_facts_sql(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *view_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	Datum		values[8 + PHASE_COUNT];
-	bool		nulls[8 + PHASE_COUNT] = {0};
+	Datum		values[9 + PHASE_COUNT];
+	bool		nulls[9 + PHASE_COUNT] = {0};
 	TupleDesc	desc;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -367,6 +369,7 @@ last_facts_sql(PG_FUNCTION_ARGS)
 		values[6 + i] = seconds_interval(last_facts.seconds[i]);
 	values[6 + PHASE_COUNT] = Int64GetDatum(last_facts.written);
 	values[7 + PHASE_COUNT] = Int64GetDatum(customers_gone());
+	values[8 + PHASE_COUNT] = BoolGetDatum(last_facts.full_read);
 	tuplestore_putvalues(rsinfo->setResult, desc, values, nulls);
 	return (Datum) 0;
 }
@@ -912,7 +915,7 @@ facts_rows(FunctionCallInfo fcinfo, ViewSettings *settings)
 								   rsinfo->econtext->ecxt_per_query_memory, row_mcxt, moves);
 	progress_done(counts.rows);
 	if (settings->view_name != NULL)
-		remember_facts(settings, &out, &counts, ncustomers, ncustomers, moves, NULL);
+		remember_facts(settings, &out, &counts, ncustomers, ncustomers, true, moves, NULL);
 	rsinfo->setDesc = desc;
 	rsinfo->returnMode = SFRM_Materialize;
 	MemoryContextDelete(mcxt);

@@ -153,6 +153,7 @@ extern Stage fact_row(const Customer *customer, const FactsOutput *out, Datum *v
 extern Stage dated_facts(const FactsOutput *out, const RfmDays *days, const StageStart *start, Datum *values,
 						 bool *nulls);
 extern void remember_facts(const ViewSettings *settings, const FactsOutput *out, const CustomerCounts *counts,
-						   int64 customers, int64 written, Transitions moves, const ViewCounts *view_counts);
+						   int64 customers, int64 written, bool full_read, Transitions moves,
+						   const ViewCounts *view_counts);
 
 #endif

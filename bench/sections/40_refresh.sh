@@ -9,8 +9,10 @@
 # settings (readers never blocked) with its history and transitions.  Its
 # as-of day moves one day forward before each refresh, from 2025-12-31, as
 # a nightly refresh's does: customers cross stage thresholds, and the
-# refresh reads only the orders of customers whose orders changed (logged
-# by the view's triggers) and writes only the rows that changed.  The
+# refresh folds the order rows inserted since (logged by the view's insert
+# trigger) into the kept summaries, reads only the orders of customers
+# whose orders were updated or deleted, and writes only the rows that
+# changed.  The
 # anchor is the classify section's hand-written query as a materialized
 # view, refreshed with a plain REFRESH (which blocks its readers).
 #
@@ -72,7 +74,7 @@ section_refresh() {
 	read -r -a a <<<"${BENCH_TIMES[1]}"
 	read -r -a o <<<"${BENCH_TIMES[3]}"
 	bench_row "after 1 % new orders" "${a[0]}" "${o[0]}" ms 0.35 0.1 \
-		"(ours reads the orders of the customers who ordered)"
+		"(ours folds the new order rows, logged by its insert trigger, into the kept summaries)"
 	echo "the last run's phases: $(bench_value "SELECT format('order rows read %s (every order: %s), rows written %s, reading %s, scoring %s, computing rows %s, whole refresh %s, history %s, total %s',
 	        rows_read, full_read, rows_written, read_time, score_time, write_time, refresh_time, history_time, duration)
 	   FROM lifecycle.refresh_runs WHERE view_name = 'public.bench_refresh' ORDER BY run_id DESC LIMIT 1")"
@@ -82,7 +84,7 @@ section_refresh() {
 	m_a=$(refresh_private_peak "$anchor")
 	m_o=$(refresh_private_peak "$ours")
 	bench_row "private memory peak, work_mem 16MB" "$m_a" "$m_o" kB 1.5 1.0 \
-		"(VmHWM - RssShmem of the backend; ours holds every customer's summary, read from its rows)"
+		"(VmHWM - RssShmem of the backend; ours holds the changed customers' summaries and the buyers' R, F, M values, and reads every other customer's row twice)"
 
 	if [ -n "${BENCH_LIFETIMES:-}" ]; then
 		read -r -a l <<<"$(refresh_lifetimes)"
