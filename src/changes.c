@@ -136,21 +136,30 @@ row_columns_sql(PG_FUNCTION_ARGS)
 
 /*
  * Check a row description (what: the column definition list, or the rows
- * table) against row_columns, by name and type.
+ * table, whose dropped columns do not count) against row_columns, by name
+ * and type.
  */
 static void
 check_row_desc(TupleDesc desc, Oid key_type, const char *what)
 {
-	if (desc->natts != V_NATTS)
+	int			columns = 0;
+	int			i = 0;
+
+	for (int a = 0; a < desc->natts; a++)
+		columns += !TupleDescAttr(desc, a)->attisdropped;
+	if (columns != V_NATTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("%s has %d columns, a segment view's rows have %d", what, desc->natts, V_NATTS),
+				 errmsg("%s has %d columns, a segment view's rows have %d", what, columns, V_NATTS),
 				 errhint("lifecycle._row_columns() lists them.")));
-	for (int i = 0; i < V_NATTS; i++)
+	for (int a = 0; a < desc->natts; a++)
 	{
-		Form_pg_attribute attr = TupleDescAttr(desc, i);
-		Oid			type = i == V_CUSTOMER ? key_type : row_column_type(i);
+		Form_pg_attribute attr = TupleDescAttr(desc, a);
+		Oid			type;
 
+		if (attr->attisdropped)
+			continue;
+		type = i == V_CUSTOMER ? key_type : row_column_type(i);
 		/* the key is named as the orders name it */
 		if (attr->atttypid != type || (i != V_CUSTOMER && strcmp(NameStr(attr->attname), row_column_name(i)) != 0))
 			ereport(ERROR,
@@ -159,6 +168,7 @@ check_row_desc(TupleDesc desc, Oid key_type, const char *what)
 							i + 1, what, NameStr(attr->attname), format_type_be(attr->atttypid), row_column_name(i),
 							format_type_be(type)),
 					 errhint("lifecycle._row_columns() lists them.")));
+		i++;
 	}
 }
 
