@@ -49,6 +49,8 @@ typedef struct KeyType
 	Oid			collation;
 	int16		len;
 	bool		byval;
+	Oid			input;			/* input function, for keys logged as text */
+	Oid			input_param;
 } KeyType;
 
 /* A customer: the key, and the summary state of its orders (NULL: none yet). */
@@ -536,6 +538,7 @@ key_type_init(KeyType *key, Oid collation)
 	key->equal = &entry->eq_opr_finfo;
 	key->collation = collation;
 	get_typlenbyval(type, &key->len, &key->byval);
+	getTypeInputInfo(type, &key->input, &key->input_param);
 }
 
 /* Error unless the order time column's type is one whose days we know. */
@@ -647,14 +650,11 @@ static void
 mark_changed_key(FactsScan *scan, Datum key_text, ArrayBuildState *keys)
 {
 	MemoryContext old = MemoryContextSwitchTo(scan->row_mcxt);
-	Oid			typinput;
-	Oid			ioparam;
 	bool		found;
 	Datum		key;
 	CustomerEntry *entry;
 
-	getTypeInputInfo(scan->key.type, &typinput, &ioparam);
-	key = OidInputFunctionCall(typinput, TextDatumGetCString(key_text), ioparam, -1);
+	key = OidInputFunctionCall(scan->key.input, TextDatumGetCString(key_text), scan->key.input_param, -1);
 	entry = customers_insert(scan->customers, key, &found);
 	if (!found)
 		entry_init(scan, entry, key);
