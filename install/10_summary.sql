@@ -26,66 +26,79 @@ COMMENT ON COLUMN lifecycle.rfm.refunds IS 'Number of refund rows (negative amou
 COMMENT ON COLUMN lifecycle.rfm.refunded IS 'Total refunded, as a positive amount';
 COMMENT ON COLUMN lifecycle.rfm.first_day_spend IS 'Value of the purchases on the first purchase day';
 
-CREATE FUNCTION lifecycle.rfm_agg_trans_date(internal, date, numeric)
-  RETURNS internal LANGUAGE c PARALLEL SAFE CALLED ON NULL INPUT IMMUTABLE
+-- rfm_agg's state.  Not internal: Citus combines partial aggregates made on
+-- its workers only for state types that are not pseudo-types, passing them
+-- through the type's text output and input.  In memory the state is flat,
+-- without pointers (a parallel worker hands it to its leader as is); its
+-- text and binary forms are the portable, versioned serialized state
+-- (src/summary.c), validated on input.  To keep a state, keep those: the
+-- in-memory layout may change between versions (STORAGE plain keeps it out
+-- of TOAST; a stored value of another layout is refused, 22P03).
+CREATE TYPE lifecycle.rfm_state;
+CREATE FUNCTION lifecycle.rfm_state_in(cstring) RETURNS lifecycle.rfm_state
+  LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'rfm_state_in';
+CREATE FUNCTION lifecycle.rfm_state_out(lifecycle.rfm_state) RETURNS cstring
+  LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'rfm_state_out';
+CREATE FUNCTION lifecycle.rfm_state_recv(internal) RETURNS lifecycle.rfm_state
+  LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'rfm_state_recv';
+CREATE FUNCTION lifecycle.rfm_state_send(lifecycle.rfm_state) RETURNS bytea
+  LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'rfm_state_send';
+CREATE TYPE lifecycle.rfm_state (
+  INPUT = lifecycle.rfm_state_in, OUTPUT = lifecycle.rfm_state_out,
+  RECEIVE = lifecycle.rfm_state_recv, SEND = lifecycle.rfm_state_send,
+  INTERNALLENGTH = VARIABLE, ALIGNMENT = double, STORAGE = plain
+);
+COMMENT ON TYPE lifecycle.rfm_state IS
+  'The state of lifecycle.rfm_agg (a partial summary); its text and binary forms are the portable, versioned serialized state';
+COMMENT ON FUNCTION lifecycle.rfm_state_in(cstring) IS 'rfm_state text input: \x and the serialized state in hex, validated';
+COMMENT ON FUNCTION lifecycle.rfm_state_out(lifecycle.rfm_state) IS 'rfm_state text output: \x and the serialized state in hex';
+COMMENT ON FUNCTION lifecycle.rfm_state_recv(internal) IS 'rfm_state binary input: the serialized state, validated';
+COMMENT ON FUNCTION lifecycle.rfm_state_send(lifecycle.rfm_state) IS 'rfm_state binary output: the serialized state';
+
+CREATE FUNCTION lifecycle.rfm_agg_trans_date(lifecycle.rfm_state, date, numeric)
+  RETURNS lifecycle.rfm_state LANGUAGE c PARALLEL SAFE CALLED ON NULL INPUT IMMUTABLE
   AS 'MODULE_PATHNAME', 'rfm_agg_trans_date';
-CREATE FUNCTION lifecycle.rfm_agg_trans_timestamp(internal, timestamp, numeric)
-  RETURNS internal LANGUAGE c PARALLEL SAFE CALLED ON NULL INPUT IMMUTABLE
+CREATE FUNCTION lifecycle.rfm_agg_trans_timestamp(lifecycle.rfm_state, timestamp, numeric)
+  RETURNS lifecycle.rfm_state LANGUAGE c PARALLEL SAFE CALLED ON NULL INPUT IMMUTABLE
   AS 'MODULE_PATHNAME', 'rfm_agg_trans_timestamp';
-CREATE FUNCTION lifecycle.rfm_agg_trans_timestamptz(internal, timestamptz, numeric)
-  RETURNS internal LANGUAGE c PARALLEL SAFE CALLED ON NULL INPUT IMMUTABLE
+CREATE FUNCTION lifecycle.rfm_agg_trans_timestamptz(lifecycle.rfm_state, timestamptz, numeric)
+  RETURNS lifecycle.rfm_state LANGUAGE c PARALLEL SAFE CALLED ON NULL INPUT IMMUTABLE
   AS 'MODULE_PATHNAME', 'rfm_agg_trans_timestamptz';
-CREATE FUNCTION lifecycle.rfm_agg_trans_timestamptz_zone(internal, timestamptz, numeric, text)
-  RETURNS internal LANGUAGE c PARALLEL SAFE CALLED ON NULL INPUT IMMUTABLE
+CREATE FUNCTION lifecycle.rfm_agg_trans_timestamptz_zone(lifecycle.rfm_state, timestamptz, numeric, text)
+  RETURNS lifecycle.rfm_state LANGUAGE c PARALLEL SAFE CALLED ON NULL INPUT IMMUTABLE
   AS 'MODULE_PATHNAME', 'rfm_agg_trans_timestamptz_zone';
-CREATE FUNCTION lifecycle.rfm_agg_combine(internal, internal)
-  RETURNS internal LANGUAGE c PARALLEL SAFE CALLED ON NULL INPUT IMMUTABLE
+CREATE FUNCTION lifecycle.rfm_agg_combine(lifecycle.rfm_state, lifecycle.rfm_state)
+  RETURNS lifecycle.rfm_state LANGUAGE c PARALLEL SAFE CALLED ON NULL INPUT IMMUTABLE
   AS 'MODULE_PATHNAME', 'rfm_agg_combine';
-CREATE FUNCTION lifecycle.rfm_agg_serialize(internal)
-  RETURNS bytea LANGUAGE c PARALLEL SAFE STRICT IMMUTABLE
-  AS 'MODULE_PATHNAME', 'rfm_agg_serialize';
-CREATE FUNCTION lifecycle.rfm_agg_deserialize(bytea, internal)
-  RETURNS internal LANGUAGE c PARALLEL SAFE STRICT IMMUTABLE
-  AS 'MODULE_PATHNAME', 'rfm_agg_deserialize';
-CREATE FUNCTION lifecycle.rfm_agg_final(internal)
+CREATE FUNCTION lifecycle.rfm_agg_final(lifecycle.rfm_state)
   RETURNS lifecycle.rfm LANGUAGE c PARALLEL SAFE CALLED ON NULL INPUT IMMUTABLE
   AS 'MODULE_PATHNAME', 'rfm_agg_final';
 
-COMMENT ON FUNCTION lifecycle.rfm_agg_trans_date(internal, date, numeric) IS 'rfm_agg transition for date order times';
-COMMENT ON FUNCTION lifecycle.rfm_agg_trans_timestamp(internal, timestamp, numeric) IS 'rfm_agg transition for timestamp order times';
-COMMENT ON FUNCTION lifecycle.rfm_agg_trans_timestamptz(internal, timestamptz, numeric) IS 'rfm_agg transition for timestamptz order times, days in UTC';
-COMMENT ON FUNCTION lifecycle.rfm_agg_trans_timestamptz_zone(internal, timestamptz, numeric, text) IS 'rfm_agg transition for timestamptz order times, days in the given zone';
-COMMENT ON FUNCTION lifecycle.rfm_agg_combine(internal, internal) IS 'rfm_agg: merge two partial states (parallel query)';
-COMMENT ON FUNCTION lifecycle.rfm_agg_serialize(internal) IS 'rfm_agg: portable, versioned serialization of a state';
-COMMENT ON FUNCTION lifecycle.rfm_agg_deserialize(bytea, internal) IS 'rfm_agg: read a serialized state, validating it';
-COMMENT ON FUNCTION lifecycle.rfm_agg_final(internal) IS 'rfm_agg: build the lifecycle.rfm summary';
+COMMENT ON FUNCTION lifecycle.rfm_agg_trans_date(lifecycle.rfm_state, date, numeric) IS 'rfm_agg transition for date order times';
+COMMENT ON FUNCTION lifecycle.rfm_agg_trans_timestamp(lifecycle.rfm_state, timestamp, numeric) IS 'rfm_agg transition for timestamp order times';
+COMMENT ON FUNCTION lifecycle.rfm_agg_trans_timestamptz(lifecycle.rfm_state, timestamptz, numeric) IS 'rfm_agg transition for timestamptz order times, days in UTC';
+COMMENT ON FUNCTION lifecycle.rfm_agg_trans_timestamptz_zone(lifecycle.rfm_state, timestamptz, numeric, text) IS 'rfm_agg transition for timestamptz order times, days in the given zone';
+COMMENT ON FUNCTION lifecycle.rfm_agg_combine(lifecycle.rfm_state, lifecycle.rfm_state) IS 'rfm_agg: merge two partial states (parallel query, Citus)';
+COMMENT ON FUNCTION lifecycle.rfm_agg_final(lifecycle.rfm_state) IS 'rfm_agg: build the lifecycle.rfm summary';
 
 CREATE AGGREGATE lifecycle.rfm_agg(order_time date, amount numeric) (
-  SFUNC = lifecycle.rfm_agg_trans_date, STYPE = internal,
-  FINALFUNC = lifecycle.rfm_agg_final,
-  COMBINEFUNC = lifecycle.rfm_agg_combine,
-  SERIALFUNC = lifecycle.rfm_agg_serialize, DESERIALFUNC = lifecycle.rfm_agg_deserialize,
+  SFUNC = lifecycle.rfm_agg_trans_date, STYPE = lifecycle.rfm_state,
+  FINALFUNC = lifecycle.rfm_agg_final, COMBINEFUNC = lifecycle.rfm_agg_combine,
   PARALLEL = SAFE
 );
 CREATE AGGREGATE lifecycle.rfm_agg(order_time timestamp, amount numeric) (
-  SFUNC = lifecycle.rfm_agg_trans_timestamp, STYPE = internal,
-  FINALFUNC = lifecycle.rfm_agg_final,
-  COMBINEFUNC = lifecycle.rfm_agg_combine,
-  SERIALFUNC = lifecycle.rfm_agg_serialize, DESERIALFUNC = lifecycle.rfm_agg_deserialize,
+  SFUNC = lifecycle.rfm_agg_trans_timestamp, STYPE = lifecycle.rfm_state,
+  FINALFUNC = lifecycle.rfm_agg_final, COMBINEFUNC = lifecycle.rfm_agg_combine,
   PARALLEL = SAFE
 );
 CREATE AGGREGATE lifecycle.rfm_agg(order_time timestamptz, amount numeric) (
-  SFUNC = lifecycle.rfm_agg_trans_timestamptz, STYPE = internal,
-  FINALFUNC = lifecycle.rfm_agg_final,
-  COMBINEFUNC = lifecycle.rfm_agg_combine,
-  SERIALFUNC = lifecycle.rfm_agg_serialize, DESERIALFUNC = lifecycle.rfm_agg_deserialize,
+  SFUNC = lifecycle.rfm_agg_trans_timestamptz, STYPE = lifecycle.rfm_state,
+  FINALFUNC = lifecycle.rfm_agg_final, COMBINEFUNC = lifecycle.rfm_agg_combine,
   PARALLEL = SAFE
 );
 CREATE AGGREGATE lifecycle.rfm_agg(order_time timestamptz, amount numeric, time_zone text) (
-  SFUNC = lifecycle.rfm_agg_trans_timestamptz_zone, STYPE = internal,
-  FINALFUNC = lifecycle.rfm_agg_final,
-  COMBINEFUNC = lifecycle.rfm_agg_combine,
-  SERIALFUNC = lifecycle.rfm_agg_serialize, DESERIALFUNC = lifecycle.rfm_agg_deserialize,
+  SFUNC = lifecycle.rfm_agg_trans_timestamptz_zone, STYPE = lifecycle.rfm_state,
+  FINALFUNC = lifecycle.rfm_agg_final, COMBINEFUNC = lifecycle.rfm_agg_combine,
   PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE lifecycle.rfm_agg(date, numeric) IS
@@ -97,30 +110,24 @@ COMMENT ON AGGREGATE lifecycle.rfm_agg(timestamptz, numeric) IS
 COMMENT ON AGGREGATE lifecycle.rfm_agg(timestamptz, numeric, text) IS
   'Fold a customer''s orders into a lifecycle.rfm summary; days are calendar days in the given IANA zone';
 
--- The serialized rfm_agg state of a customer's orders (rfm_agg_serialize's
+-- The serialized rfm_agg state of a customer's orders (rfm_state_send's
 -- bytes) instead of its summary: what a segment view keeps of each
 -- customer.  A segment view over a Citus table distributed by the customer
 -- key reads them with GROUP BY the key, which Citus runs on the workers:
 -- one row a customer reaches the coordinator, not every order.
 CREATE AGGREGATE lifecycle._rfm_state_agg(order_time date, amount numeric) (
-  SFUNC = lifecycle.rfm_agg_trans_date, STYPE = internal,
-  FINALFUNC = lifecycle.rfm_agg_serialize,
-  COMBINEFUNC = lifecycle.rfm_agg_combine,
-  SERIALFUNC = lifecycle.rfm_agg_serialize, DESERIALFUNC = lifecycle.rfm_agg_deserialize,
+  SFUNC = lifecycle.rfm_agg_trans_date, STYPE = lifecycle.rfm_state,
+  FINALFUNC = lifecycle.rfm_state_send, COMBINEFUNC = lifecycle.rfm_agg_combine,
   PARALLEL = SAFE
 );
 CREATE AGGREGATE lifecycle._rfm_state_agg(order_time timestamp, amount numeric) (
-  SFUNC = lifecycle.rfm_agg_trans_timestamp, STYPE = internal,
-  FINALFUNC = lifecycle.rfm_agg_serialize,
-  COMBINEFUNC = lifecycle.rfm_agg_combine,
-  SERIALFUNC = lifecycle.rfm_agg_serialize, DESERIALFUNC = lifecycle.rfm_agg_deserialize,
+  SFUNC = lifecycle.rfm_agg_trans_timestamp, STYPE = lifecycle.rfm_state,
+  FINALFUNC = lifecycle.rfm_state_send, COMBINEFUNC = lifecycle.rfm_agg_combine,
   PARALLEL = SAFE
 );
 CREATE AGGREGATE lifecycle._rfm_state_agg(order_time timestamptz, amount numeric, time_zone text) (
-  SFUNC = lifecycle.rfm_agg_trans_timestamptz_zone, STYPE = internal,
-  FINALFUNC = lifecycle.rfm_agg_serialize,
-  COMBINEFUNC = lifecycle.rfm_agg_combine,
-  SERIALFUNC = lifecycle.rfm_agg_serialize, DESERIALFUNC = lifecycle.rfm_agg_deserialize,
+  SFUNC = lifecycle.rfm_agg_trans_timestamptz_zone, STYPE = lifecycle.rfm_state,
+  FINALFUNC = lifecycle.rfm_state_send, COMBINEFUNC = lifecycle.rfm_agg_combine,
   PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE lifecycle._rfm_state_agg(date, numeric) IS

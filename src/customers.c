@@ -225,11 +225,12 @@ batch_flush(FactsScan *scan)
 							  scan->mcxt);
 		if (state == row->state)
 			continue;
-		/* the state grew and moved: later rows and the table must follow */
+		/* the state grew into a copy: later rows and the table must follow */
 		for (int j = i + 1; j < n; j++)
 			if (scan->batch[j].state == row->state)
 				scan->batch[j].state = state;
 		customers_lookup_hash(scan->customers, row->key, row->hash)->state = state;
+		pfree(row->state);
 	}
 	scan->nbatch = 0;
 	MemoryContextReset(scan->batch_mcxt);

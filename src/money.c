@@ -219,6 +219,31 @@ money_total(const MoneySum *sum)
 	return sum->scale == MONEY_BIG ? sum->total.big : units_to_numeric(sum->total.units, sum->scale);
 }
 
+/*
+ * Add an amount to a total in place when both are units and the sum fits
+ * an int64 (every ordinary order row); false, leaving the total as it was,
+ * when the numeric path must do it (money_add).
+ */
+bool
+money_add_units(MoneySum *sum, const Amount *amount)
+{
+	int32		scale;
+	int64		a,
+				b,
+				total_units;
+
+	if (sum->scale == MONEY_BIG || amount->value != NULL)
+		return false;
+	scale = Max(sum->scale, amount->scale);
+	if (!scale_up(sum->total.units, scale - sum->scale, &a) ||
+		!scale_up(amount->units, scale - amount->scale, &b) ||
+		pg_add_s64_overflow(a, b, &total_units))
+		return false;
+	sum->total.units = total_units;
+	sum->scale = scale;
+	return true;
+}
+
 /* Add an amount to a total; numeric results are kept in mcxt. */
 void
 money_add(MoneySum *sum, const Amount *amount, MemoryContext mcxt)
@@ -226,23 +251,8 @@ money_add(MoneySum *sum, const Amount *amount, MemoryContext mcxt)
 	Numeric		total;
 	MemoryContext old;
 
-	if (sum->scale != MONEY_BIG && amount->value == NULL)
-	{
-		int32		scale = Max(sum->scale, amount->scale);
-		int64		a,
-					b,
-					total_units;
-
-		if (scale_up(sum->total.units, scale - sum->scale, &a) &&
-			scale_up(amount->units, scale - amount->scale, &b) &&
-			!pg_add_s64_overflow(a, b, &total_units))
-		{
-			sum->total.units = total_units;
-			sum->scale = scale;
-			return;
-		}
-	}
-	/* the numeric path: compute here, keep the result in mcxt */
+	if (money_add_units(sum, amount))
+		return;
 	total = numeric_add_opt_error(money_total(sum), amount_numeric(amount), NULL);
 	old = MemoryContextSwitchTo(mcxt);
 	total = DatumGetNumericCopy(NumericGetDatum(total));
@@ -252,20 +262,18 @@ money_add(MoneySum *sum, const Amount *amount, MemoryContext mcxt)
 	sum->scale = MONEY_BIG;
 }
 
-/* Add one total to another. */
+/* A total as an amount to add to another total (a big one's numeric is shared). */
 void
-money_add_sum(MoneySum *into, const MoneySum *from, MemoryContext mcxt)
+money_as_amount(const MoneySum *sum, Amount *amount)
 {
-	Amount		amount = {0};
-
-	if (from->scale == MONEY_BIG)
-		amount.value = from->total.big;
+	memset(amount, 0, sizeof(Amount));
+	if (sum->scale == MONEY_BIG)
+		amount->value = sum->total.big;
 	else
 	{
-		amount.units = from->total.units;
-		amount.scale = from->scale;
+		amount->units = sum->total.units;
+		amount->scale = sum->scale;
 	}
-	money_add(into, &amount, mcxt);
 }
 
 /* Set a total back to 0, freeing its numeric. */

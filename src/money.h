@@ -43,8 +43,9 @@ typedef struct MoneySum
 
 extern void amount_read(Datum datum, Amount *amount);
 extern void amount_negate(Amount *amount);
+extern bool money_add_units(MoneySum *sum, const Amount *amount);
 extern void money_add(MoneySum *sum, const Amount *amount, MemoryContext mcxt);
-extern void money_add_sum(MoneySum *into, const MoneySum *from, MemoryContext mcxt);
+extern void money_as_amount(const MoneySum *sum, Amount *amount);
 extern void money_reset(MoneySum *sum);
 extern Numeric money_total(const MoneySum *sum);
 extern Numeric money_difference(const MoneySum *a, const MoneySum *b);

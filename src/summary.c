@@ -2,24 +2,28 @@
  * summary.c
  *	  The customer summary aggregate lifecycle.rfm_agg(order_time, amount).
  *
- * Owns the aggregate's state: its transition functions (one per order-time
- * type), combine, portable serialize/deserialize for parallel query and
- * Citus, and the final function that builds a lifecycle.rfm composite.  Also
- * the helpers other files use to read such a composite.
+ * Owns the aggregate's state, the type lifecycle.rfm_state: its transition
+ * functions (one per order-time type), combine, its portable, versioned
+ * serialization (the type's text and binary forms, which Citus passes from
+ * its workers), and the final function that builds a lifecycle.rfm
+ * composite.  Also the helpers other files use to read such a composite.
  *
  * A row with amount >= 0 (or NULL) is a purchase: it counts as an order and
  * its day is a purchase day.  A negative amount is a refund: it lowers net
  * monetary and counts as a refund, but is not activity.
  *
- * The state is one allocation: counts, exact money totals (money.c) and the
- * purchase-day set (dayset.c) inline behind them.  A hash aggregate over a
- * million customers touches one state per row, so every extra pointer
- * would be a cache miss per row; the state grows (and may move) when the
- * day set needs room, which is why the support functions return the state
- * they were given or its new place.  It grows to fill the allocator's
- * chunk (a power of two up to 8 kB, then by half): a state of a customer
- * with up to 10 purchase days takes 128 bytes, and one with a placeholder
- * day far from the rest takes what it would without it and 4 bytes.
+ * The state is one flat allocation, a varlena: counts, exact money totals
+ * (money.c) and the purchase-day set (dayset.c) inline behind them.  A hash
+ * aggregate over a million customers touches one state per row, so every
+ * extra pointer would be a cache miss per row; and a state that is not
+ * internal, without pointers, is what Citus and parallel workers can pass
+ * on as it is.  The state is changed in place; when the day set needs room
+ * it is copied to a bigger one, which is why the support functions return
+ * the state they were given or its new place.  It grows to fill the
+ * allocator's chunk (a power of two up to 8 kB, then by half): a state of a
+ * customer with up to 8 purchase days takes 128 bytes, and one with a
+ * placeholder day far from the rest takes what it would without it and 4
+ * bytes.
  */
 #include "postgres.h"
 
@@ -49,21 +53,42 @@ PG_MODULE_MAGIC;
  */
 #define RFM_STATE_FORMAT	2
 
+/*
+ * Version of the state's layout in memory (what parallel workers hand to
+ * their leader as is); bump on any change of struct RfmAggState.
+ */
+#define RFM_STATE_LAYOUT	1
+
 /* Allocations up to this size are rounded up to a power of two (aset.c). */
 #define STATE_CHUNK_LIMIT	8192
 
+/* The state's money totals. */
+typedef enum Total
+{
+	REFUNDED,					/* total refunded, positive */
+	FIRST_DAY_SPEND,			/* value of the purchases on the first day */
+	GROSS,						/* value of the purchases */
+	NTOTALS
+} Total;
+
 /*
- * The fields a purchase row touches come last, next to the day set that
- * follows: most rows then touch one or two cache lines.
+ * The state is a varlena value of type lifecycle.rfm_state, flat: it holds
+ * no pointer, so PostgreSQL can copy it as bytes (a parallel worker hands
+ * its partial states to the leader that way).  A total that outgrew int64
+ * (money.h's MONEY_BIG) keeps its numeric inside the state, after the day
+ * set's room, and its total.units is that numeric's offset from the start
+ * of the state; state_total() gives money.c's form.  The fields a purchase
+ * row touches come last, next to the day set that follows: most rows then
+ * touch one or two cache lines.
  */
 struct RfmAggState
 {
+	int32		vl_len_;		/* varlena header: every byte of the state */
+	int32		layout;			/* RFM_STATE_LAYOUT */
 	int64		refunds;		/* refund rows */
-	MoneySum	refunded;		/* total refunded, positive */
-	MoneySum	first_day_spend;	/* value of the purchases on the first day */
-	MoneySum	gross;			/* value of the purchases */
+	MoneySum	totals[NTOTALS];
 	int64		orders;			/* purchase rows */
-	/* the purchase-day set follows, at state_days() */
+	/* the purchase-day set follows, at state_days(); then big totals */
 };
 
 /* Cached per call site: the zone of the last zone argument seen. */
@@ -73,18 +98,21 @@ typedef struct ZoneCache
 	const pg_tz *zone;
 } ZoneCache;
 
-/* The state's purchase-day set, stored right behind its fixed fields. */
+/* Where the state's purchase-day set starts, right behind its fixed fields. */
+#define STATE_DAYS_AT	MAXALIGN(sizeof(RfmAggState))
+
+/* The state's purchase-day set. */
 static inline DaySet *
 state_days(RfmAggState *state)
 {
-	return (DaySet *) ((char *) state + MAXALIGN(sizeof(RfmAggState)));
+	return (DaySet *) ((char *) state + STATE_DAYS_AT);
 }
 
-/* Bytes of a state whose day set has room for that many slots. */
+/* Bytes of a state whose day set has room for that many slots, before any big total. */
 static inline Size
 state_size(int32 room)
 {
-	return MAXALIGN(sizeof(RfmAggState)) + DAYSET_SIZE(room);
+	return MAXALIGN(STATE_DAYS_AT + DAYSET_SIZE(room));
 }
 
 /*
@@ -102,46 +130,152 @@ state_alloc_size(int32 room)
 	return Max(size, Min(size + size / 2, MaxAllocSize));
 }
 
-/* The room for day slots of a state allocated with that many bytes. */
+/* The room for day slots of a state of that many bytes without big totals. */
 static inline int32
 state_room(Size size)
 {
-	return DAYSET_ROOM(size - MAXALIGN(sizeof(RfmAggState)));
+	return DAYSET_ROOM(size - STATE_DAYS_AT);
 }
 
-/* A fresh, empty state in mcxt, with room for at least that many day slots. */
-static RfmAggState *
-state_create(MemoryContext mcxt, int32 room)
+/* One of the state's totals in money.c's form: a big one's numeric is in the state. */
+static inline MoneySum
+state_total(const RfmAggState *state, Total which)
 {
-	Size		size = state_alloc_size(room);
-	RfmAggState *state = MemoryContextAllocZero(mcxt, size);
+	MoneySum	sum = state->totals[which];
 
-	dayset_init(state_days(state), state_room(size));
+	if (sum.scale == MONEY_BIG)
+		sum.total.big = (Numeric) ((const char *) state + state->totals[which].total.units);
+	return sum;
+}
+
+/*
+ * A new state in mcxt: the counts and days of "from" (none if NULL), its
+ * day set with room for at least that many slots, and the given totals in
+ * money.c's form, a big one's numeric copied in.  Every move of a state
+ * goes through here; the old state is left to its owner to free (an
+ * aggregate's, PostgreSQL frees when it takes the new one).
+ */
+static RfmAggState *
+state_build(RfmAggState *from, int32 room, const MoneySum *totals, MemoryContext mcxt)
+{
+	Size		big_bytes = 0;
+	Size		size;
+	RfmAggState *state;
+	char	   *big;
+
+	for (int i = 0; i < NTOTALS; i++)
+		if (totals[i].scale == MONEY_BIG)
+			big_bytes += MAXALIGN(VARSIZE(totals[i].total.big));
+	size = big_bytes == 0 ? state_alloc_size(room) : state_size(room) + big_bytes;
+	if (size > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("summary state of one customer would exceed %zu bytes", (Size) MaxAllocSize)));
+	state = MemoryContextAllocZero(mcxt, size);
+	SET_VARSIZE(state, size);
+	state->layout = RFM_STATE_LAYOUT;
+	if (big_bytes == 0)
+		room = state_room(size);
+	dayset_init(state_days(state), room);
+	if (from != NULL)
+	{
+		state->orders = from->orders;
+		state->refunds = from->refunds;
+		if (!dayset_empty(state_days(from)))
+			dayset_copy(state_days(state), state_days(from));
+	}
+	big = (char *) state + state_size(room);
+	for (int i = 0; i < NTOTALS; i++)
+	{
+		state->totals[i] = totals[i];
+		if (totals[i].scale != MONEY_BIG)
+			continue;
+		memcpy(big, totals[i].total.big, VARSIZE(totals[i].total.big));
+		state->totals[i].total.units = big - (char *) state;
+		big += MAXALIGN(VARSIZE(totals[i].total.big));
+	}
 	return state;
+}
+
+/* The state's totals in money.c's form (big ones' numerics read in place). */
+static void
+state_totals(const RfmAggState *state, MoneySum *totals)
+{
+	for (int i = 0; i < NTOTALS; i++)
+		totals[i] = state_total(state, i);
 }
 
 /* A fresh, empty state in mcxt. */
 RfmAggState *
 rfm_state_create(MemoryContext mcxt)
 {
-	return state_create(mcxt, 0);
+	MoneySum	zero[NTOTALS] = {0};
+
+	return state_build(NULL, 0, zero, mcxt);
 }
 
 /*
- * Give the state's day set room for that many slots: returns the state,
- * moved if it had to grow (it stays in its memory context).
+ * Give the state's day set room for that many slots: returns the state, or
+ * its copy in mcxt with the room.
  */
 static RfmAggState *
-state_make_room(RfmAggState *state, int32 room)
+state_make_room(RfmAggState *state, int32 room, MemoryContext mcxt)
 {
-	Size		size;
+	MoneySum	totals[NTOTALS];
 
 	if (room <= state_days(state)->room)
 		return state;
-	size = state_alloc_size(room);
-	state = repalloc(state, size);
-	state_days(state)->room = state_room(size);
-	return state;
+	state_totals(state, totals);
+	return state_build(state, room, totals, mcxt);
+}
+
+/*
+ * Add an amount to one of the state's totals: in place, or (a total beyond
+ * int64) in a copy in mcxt that holds the new numeric.
+ */
+static inline RfmAggState *
+state_add_money(RfmAggState *state, Total which, const Amount *amount, MemoryContext mcxt)
+{
+	MoneySum	totals[NTOTALS];
+
+	if (likely(money_add_units(&state->totals[which], amount)))
+		return state;
+	state_totals(state, totals);
+	/* money_add replaces a big total's numeric: give it one it may free */
+	if (totals[which].scale == MONEY_BIG)
+		totals[which].total.big = DatumGetNumericCopy(NumericGetDatum(totals[which].total.big));
+	money_add(&totals[which], amount, CurrentMemoryContext);
+	return state_build(state, state_days(state)->room, totals, mcxt);
+}
+
+/* Add one state's total to another's (see state_add_money). */
+static RfmAggState *
+state_add_total(RfmAggState *into, const RfmAggState *from, Total which, MemoryContext mcxt)
+{
+	MoneySum	sum = state_total(from, which);
+	Amount		amount;
+
+	money_as_amount(&sum, &amount);
+	return state_add_money(into, which, &amount, mcxt);
+}
+
+/* Set a total back to 0 (a big one's numeric stays unused until the state moves). */
+static inline void
+state_reset_total(RfmAggState *state, Total which)
+{
+	memset(&state->totals[which], 0, sizeof(MoneySum));
+}
+
+/* Reject a state in another layout (a stored value from another version). */
+static void
+check_layout(const RfmAggState *state)
+{
+	if (state->layout != RFM_STATE_LAYOUT || VARSIZE(state) < state_size(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("rfm_agg state in an unknown layout"),
+				 errdetail("The state was made by another version of lifecycle."),
+				 errhint("Keep a state across versions in its serialized form (lifecycle.rfm_state_send).")));
 }
 
 /* a + b, erroring rather than wrapping. */
@@ -159,7 +293,7 @@ add_count(int64 a, int64 b)
 
 /*
  * Fold one order row (its day, and its amount unless NULL) into the state;
- * returns the state, which may have moved.
+ * returns the state, or its copy in mcxt when it had to grow.
  */
 RfmAggState *
 rfm_state_add(RfmAggState *state, DateADT day, const Amount *amount, MemoryContext mcxt)
@@ -173,38 +307,77 @@ rfm_state_add(RfmAggState *state, DateADT day, const Amount *amount, MemoryConte
 
 		state->refunds = add_count(state->refunds, 1);
 		amount_negate(&refunded);
-		money_add(&state->refunded, &refunded, mcxt);
-		return state;
+		return state_add_money(state, REFUNDED, &refunded, mcxt);
 	}
 
 	state->orders = add_count(state->orders, 1);
 	days = state_days(state);
 	against_first = dayset_cmp_first(days, day);
 	if (against_first < 0)
-		money_reset(&state->first_day_spend);	/* a new first day: its spend starts over */
+		state_reset_total(state, FIRST_DAY_SPEND);	/* a new first day: its spend starts over */
 	if (unlikely(!dayset_add(days, day)))
 	{
-		state = state_make_room(state, dayset_room_to_add(days));
+		state = state_make_room(state, dayset_room_to_add(days), mcxt);
 		if (!dayset_add(state_days(state), day))
 			elog(ERROR, "purchase-day set has no room after growing");
 	}
 	if (amount == NULL)
 		return state;
 	if (against_first <= 0)
-		money_add(&state->first_day_spend, amount, mcxt);
-	money_add(&state->gross, amount, mcxt);
-	return state;
+		state = state_add_money(state, FIRST_DAY_SPEND, amount, mcxt);
+	return state_add_money(state, GROSS, amount, mcxt);
+}
+
+/*
+ * Where a new or moved state goes, and whether the state it replaces is the
+ * function's to free.  A state of type lifecycle.rfm_state is made in the
+ * per-row memory context; PostgreSQL copies it into the aggregate's and
+ * frees the one it replaces.  A state declared internal (lifecycle 1.0's
+ * SQL objects, until ALTER EXTENSION UPDATE: the library serves both) is a
+ * pointer PostgreSQL keeps as is, so it lives in the aggregate context and
+ * the function frees what it replaces.  Citus calls the transition function
+ * without the declared types; it uses rfm_state.
+ */
+typedef struct StateHome
+{
+	MemoryContext mcxt;
+	bool		owned;
+} StateHome;
+
+static StateHome
+state_home(FunctionCallInfo fcinfo)
+{
+	MemoryContext aggregate_mcxt = aggregate_context(fcinfo);
+	StateHome	home = {CurrentMemoryContext, false};
+
+	if (get_fn_expr_argtype(fcinfo->flinfo, 0) == INTERNALOID)
+	{
+		home.mcxt = aggregate_mcxt;
+		home.owned = true;
+	}
+	return home;
+}
+
+/* The state that replaces "old": freed if the function owns it (see StateHome). */
+static Datum
+replace_state(StateHome home, RfmAggState *old, RfmAggState *state)
+{
+	if (home.owned && old != NULL && old != state)
+		pfree(old);
+	PG_RETURN_POINTER(state);
 }
 
 /*
  * The shared body of the transition functions: create the state on the first
- * row, skip rows without an order time, add the row.
+ * row, skip rows without an order time, add the row.  The state is changed
+ * in place, or replaced by a new one (see StateHome).
  */
 static Datum
 transition(FunctionCallInfo fcinfo, DateADT day, bool time_isnull)
 {
-	MemoryContext mcxt = aggregate_context(fcinfo);
+	StateHome	home = state_home(fcinfo);
 	RfmAggState *state = PG_ARGISNULL(0) ? NULL : (RfmAggState *) PG_GETARG_POINTER(0);
+	RfmAggState *old = state;
 	Amount		amount;
 
 	if (time_isnull)
@@ -216,8 +389,9 @@ transition(FunctionCallInfo fcinfo, DateADT day, bool time_isnull)
 	if (!PG_ARGISNULL(2))
 		amount_read(PG_GETARG_DATUM(2), &amount);
 	if (state == NULL)
-		state = state_create(mcxt, 0);
-	PG_RETURN_POINTER(rfm_state_add(state, day, PG_ARGISNULL(2) ? NULL : &amount, mcxt));
+		state = rfm_state_create(home.mcxt);
+	state = rfm_state_add(state, day, PG_ARGISNULL(2) ? NULL : &amount, home.mcxt);
+	return replace_state(home, old, state);
 }
 
 PG_FUNCTION_INFO_V1(rfm_agg_trans_date);
@@ -291,10 +465,10 @@ rfm_agg_trans_timestamptz_zone(PG_FUNCTION_ARGS)
 }
 
 /*
- * Merge state "from" into state "into" (whose memory context mcxt is);
- * returns "into", which may have moved.  The summary of two sets of order
- * rows is the merge of their states: what parallel plans combine, and what
- * a segment view folds newly inserted orders into kept summaries with.
+ * Merge state "from" into state "into"; returns "into", or its copy in mcxt
+ * when it had to grow.  The summary of two sets of order rows is the merge
+ * of their states: what parallel plans and Citus combine, and what a segment
+ * view folds newly inserted orders into kept summaries with.
  */
 RfmAggState *
 rfm_state_merge(RfmAggState *into, RfmAggState *from, MemoryContext mcxt)
@@ -306,12 +480,12 @@ rfm_state_merge(RfmAggState *into, RfmAggState *from, MemoryContext mcxt)
 		int			against_first = dayset_cmp_first(state_days(into), dayset_first(from_days));
 
 		if (against_first < 0)
-			money_reset(&into->first_day_spend);
+			state_reset_total(into, FIRST_DAY_SPEND);
 		if (against_first <= 0)
-			money_add_sum(&into->first_day_spend, &from->first_day_spend, mcxt);
+			into = state_add_total(into, from, FIRST_DAY_SPEND, mcxt);
 		if (dayset_empty(state_days(into)))
 		{
-			into = state_make_room(into, dayset_copy_room(from_days));
+			into = state_make_room(into, dayset_copy_room(from_days), mcxt);
 			dayset_copy(state_days(into), from_days);
 		}
 		else
@@ -319,27 +493,29 @@ rfm_state_merge(RfmAggState *into, RfmAggState *from, MemoryContext mcxt)
 			DateADT		resume = dayset_first(from_days);
 
 			while (!dayset_union(state_days(into), from_days, &resume))
-				into = state_make_room(into, dayset_room_to_add(state_days(into)));
+				into = state_make_room(into, dayset_room_to_add(state_days(into)), mcxt);
 		}
 	}
 	into->orders = add_count(into->orders, from->orders);
 	into->refunds = add_count(into->refunds, from->refunds);
-	money_add_sum(&into->refunded, &from->refunded, mcxt);
-	money_add_sum(&into->gross, &from->gross, mcxt);
-	return into;
+	into = state_add_total(into, from, REFUNDED, mcxt);
+	return state_add_total(into, from, GROSS, mcxt);
 }
 
 PG_FUNCTION_INFO_V1(rfm_agg_combine);
 /*
- * Combine two partial states.  Not strict: either may be NULL (a worker that
- * saw no row for this customer), and a NULL first state gets a copy in the
- * aggregate context rather than a pointer into the second one.
+ * Combine two partial states (from parallel workers, or from Citus workers
+ * through the type's input function).  Not strict: either may be NULL (a
+ * worker that saw no row for this customer); for a NULL first state of
+ * type rfm_state the second is returned, and PostgreSQL copies it into the
+ * aggregate context.
  */
 Datum
 rfm_agg_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext mcxt = aggregate_context(fcinfo);
+	StateHome	home = state_home(fcinfo);
 	RfmAggState *into = PG_ARGISNULL(0) ? NULL : (RfmAggState *) PG_GETARG_POINTER(0);
+	RfmAggState *old = into;
 	RfmAggState *from;
 
 	if (PG_ARGISNULL(1))
@@ -349,9 +525,12 @@ rfm_agg_combine(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(into);
 	}
 	from = (RfmAggState *) PG_GETARG_POINTER(1);
+	check_layout(from);
+	if (into == NULL && !home.owned)
+		PG_RETURN_POINTER(from);
 	if (into == NULL)
-		into = state_create(mcxt, dayset_copy_room(state_days(from)));
-	PG_RETURN_POINTER(rfm_state_merge(into, from, mcxt));
+		into = rfm_state_create(home.mcxt);
+	return replace_state(home, old, rfm_state_merge(into, from, home.mcxt));
 }
 
 /*
@@ -365,49 +544,46 @@ bytea *
 rfm_state_serialize(RfmAggState *state)
 {
 	StringInfoData buf;
+	MoneySum	totals[NTOTALS];
 
+	state_totals(state, totals);
 	pq_begintypsend(&buf);
 	enlargeStringInfo(&buf, 1 + 2 * sizeof(int64));
 	pq_writeint8(&buf, RFM_STATE_FORMAT);
 	pq_writeint64(&buf, state->orders);
 	pq_writeint64(&buf, state->refunds);
-	money_send(&buf, &state->gross);
-	money_send(&buf, &state->refunded);
-	money_send(&buf, &state->first_day_spend);
+	money_send(&buf, &totals[GROSS]);
+	money_send(&buf, &totals[REFUNDED]);
+	money_send(&buf, &totals[FIRST_DAY_SPEND]);
 	dayset_send(&buf, state_days(state));
 	return pq_endtypsend(&buf);
 }
 
 /*
- * Rebuild a state from rfm_state_serialize's bytes in mcxt, validating every
- * field (22P03 on anything malformed).
+ * Rebuild a state in mcxt from rfm_state_serialize's bytes (len of them at
+ * data), validating every field (22P03 on anything malformed).
  */
-RfmAggState *
-rfm_state_deserialize(const bytea *bytes, MemoryContext mcxt)
+static RfmAggState *
+state_deserialize(const char *data, int len, MemoryContext mcxt)
 {
 	StringInfoData buf;
 	int64		orders,
 				refunds;
-	MoneySum	gross,
-				refunded,
-				first_day_spend;
+	MoneySum	totals[NTOTALS];
 	RfmAggState *state;
 
-	initReadOnlyStringInfo(&buf, VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
+	initReadOnlyStringInfo(&buf, (char *) data, len);
 	check_serialized_state(buf.len >= 1 + 8 + 8, "rfm_agg");
 	check_serialized_state(pq_getmsgbyte(&buf) == RFM_STATE_FORMAT, "rfm_agg");
 	orders = pq_getmsgint64(&buf);
 	refunds = pq_getmsgint64(&buf);
 	check_serialized_state(orders >= 0 && refunds >= 0, "rfm_agg");
-	money_receive(&buf, &gross, mcxt);
-	money_receive(&buf, &refunded, mcxt);
-	money_receive(&buf, &first_day_spend, mcxt);
-	state = state_create(mcxt, dayset_receive_room(&buf));
+	money_receive(&buf, &totals[GROSS], CurrentMemoryContext);
+	money_receive(&buf, &totals[REFUNDED], CurrentMemoryContext);
+	money_receive(&buf, &totals[FIRST_DAY_SPEND], CurrentMemoryContext);
+	state = state_build(NULL, dayset_receive_room(&buf), totals, mcxt);
 	state->orders = orders;
 	state->refunds = refunds;
-	state->gross = gross;
-	state->refunded = refunded;
-	state->first_day_spend = first_day_spend;
 	dayset_receive(&buf, state_days(state));
 	check_serialized_state((orders > 0) == !dayset_empty(state_days(state)) &&
 						   dayset_count(state_days(state)) <= orders, "rfm_agg");
@@ -415,8 +591,15 @@ rfm_state_deserialize(const bytea *bytes, MemoryContext mcxt)
 	return state;
 }
 
+/* rfm_state_serialize's bytes as a state in mcxt (see state_deserialize). */
+RfmAggState *
+rfm_state_deserialize(const bytea *bytes, MemoryContext mcxt)
+{
+	return state_deserialize(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes), mcxt);
+}
+
 PG_FUNCTION_INFO_V1(rfm_agg_serialize);
-/* rfm_agg's serialize function: rfm_state_serialize. */
+/* The serialize function of lifecycle 1.0's internal state (see StateHome). */
 Datum
 rfm_agg_serialize(PG_FUNCTION_ARGS)
 {
@@ -426,16 +609,82 @@ rfm_agg_serialize(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(rfm_agg_deserialize);
 /*
- * rfm_agg's deserialize function.  The state lives in the current
- * (per-input-row) memory context, as the built-in deserialize functions'
- * do: it is only read by the combine function, which copies what it keeps
- * into the aggregate context.
+ * The deserialize function of lifecycle 1.0's internal state.  The state
+ * lives in the per-row memory context: only the combine function reads it.
  */
 Datum
 rfm_agg_deserialize(PG_FUNCTION_ARGS)
 {
 	aggregate_context(fcinfo);
 	PG_RETURN_POINTER(rfm_state_deserialize(PG_GETARG_BYTEA_PP(0), CurrentMemoryContext));
+}
+
+PG_FUNCTION_INFO_V1(rfm_state_in);
+/*
+ * Text input of lifecycle.rfm_state: the serialized state in hex behind
+ * "\x", as rfm_state_out writes it (Citus passes partial states this way),
+ * validated.
+ */
+Datum
+rfm_state_in(PG_FUNCTION_ARGS)
+{
+	char	   *text = PG_GETARG_CSTRING(0);
+	size_t		len = strlen(text);
+	char	   *bytes;
+
+	if (len < 2 || text[0] != '\\' || text[1] != 'x' || len % 2 != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type lifecycle.rfm_state"),
+				 errdetail("A state is written as \\x and an even number of hex digits.")));
+	bytes = palloc((len - 2) / 2 + 1);
+	len = hex_decode(text + 2, len - 2, bytes);
+	PG_RETURN_POINTER(state_deserialize(bytes, len, CurrentMemoryContext));
+}
+
+PG_FUNCTION_INFO_V1(rfm_state_out);
+/* Text output of lifecycle.rfm_state: the serialized state in hex behind "\x". */
+Datum
+rfm_state_out(PG_FUNCTION_ARGS)
+{
+	RfmAggState *state = (RfmAggState *) PG_GETARG_POINTER(0);
+	bytea	   *bytes;
+	Size		len;
+	char	   *text;
+
+	check_layout(state);
+	bytes = rfm_state_serialize(state);
+	len = VARSIZE(bytes) - VARHDRSZ;
+	text = palloc(2 * len + 3);
+	text[0] = '\\';
+	text[1] = 'x';
+	text[2 + hex_encode(VARDATA(bytes), len, text + 2)] = '\0';
+	PG_RETURN_CSTRING(text);
+}
+
+PG_FUNCTION_INFO_V1(rfm_state_recv);
+/* Binary input of lifecycle.rfm_state: the serialized state, validated. */
+Datum
+rfm_state_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int			len = buf->len - buf->cursor;
+
+	PG_RETURN_POINTER(state_deserialize(pq_getmsgbytes(buf, len), len, CurrentMemoryContext));
+}
+
+PG_FUNCTION_INFO_V1(rfm_state_send);
+/*
+ * Binary output of lifecycle.rfm_state: the serialized state (also the
+ * final function of lifecycle._rfm_state_agg, which a segment view keeps).
+ */
+Datum
+rfm_state_send(PG_FUNCTION_ARGS)
+{
+	RfmAggState *state = (RfmAggState *) PG_GETARG_POINTER(0);
+
+	check_layout(state);
+	PG_RETURN_BYTEA_P(rfm_state_serialize(state));
 }
 
 /*
@@ -475,9 +724,13 @@ Numeric
 rfm_state_monetary(RfmAggState *state)
 {
 	/* no refund rows: nothing refunded, monetary is gross */
+	MoneySum	gross = state_total(state, GROSS);
+	MoneySum	refunded;
+
 	if (state->refunds == 0)
-		return money_total(&state->gross);
-	return money_difference(&state->gross, &state->refunded);
+		return money_total(&gross);
+	refunded = state_total(state, REFUNDED);
+	return money_difference(&gross, &refunded);
 }
 
 /*
@@ -489,14 +742,17 @@ rfm_state_monetary(RfmAggState *state)
 bool
 rfm_state_facts(RfmAggState *state, RfmFacts *facts)
 {
+	MoneySum	totals[NTOTALS];
+
 	if (!rfm_state_days(state, &facts->days))
 		return false;
+	state_totals(state, totals);
 	facts->refunds = state->refunds;
-	facts->gross = money_total(&state->gross);
+	facts->gross = money_total(&totals[GROSS]);
 	facts->monetary = state->refunds == 0 ? facts->gross : rfm_state_monetary(state);
-	facts->refunded = money_total(&state->refunded);
+	facts->refunded = money_total(&totals[REFUNDED]);
 	facts->repeat_spend = facts->days.purchase_days >= 2 ?
-		money_difference(&state->gross, &state->first_day_spend) : NULL;
+		money_difference(&totals[GROSS], &totals[FIRST_DAY_SPEND]) : NULL;
 	return true;
 }
 
@@ -512,11 +768,15 @@ rfm_agg_final(PG_FUNCTION_ARGS)
 	Datum		values[RFM_NATTS];
 	bool		nulls[RFM_NATTS] = {0};
 	RfmAggState *state;
+	MoneySum	first_day_spend;
 
-	aggregate_context(fcinfo);
-	state = PG_ARGISNULL(0) ? NULL : (RfmAggState *) PG_GETARG_POINTER(0);
-	if (state == NULL || !rfm_state_facts(state, &facts))
+	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
+	state = (RfmAggState *) PG_GETARG_POINTER(0);
+	check_layout(state);
+	if (!rfm_state_facts(state, &facts))
+		PG_RETURN_NULL();
+	first_day_spend = state_total(state, FIRST_DAY_SPEND);
 	nulls[RFM_FIRST_PURCHASE - 1] = nulls[RFM_LAST_PURCHASE - 1] = facts.days.purchase_days == 0;
 	nulls[RFM_PREVIOUS_PURCHASE - 1] = facts.days.purchase_days < 2;
 	values[RFM_FIRST_PURCHASE - 1] = DateADTGetDatum(facts.days.first_purchase);
@@ -528,7 +788,7 @@ rfm_agg_final(PG_FUNCTION_ARGS)
 	values[RFM_GROSS - 1] = NumericGetDatum(facts.gross);
 	values[RFM_REFUNDS - 1] = Int64GetDatum(facts.refunds);
 	values[RFM_REFUNDED - 1] = NumericGetDatum(facts.refunded);
-	values[RFM_FIRST_DAY_SPEND - 1] = NumericGetDatum(money_total(&state->first_day_spend));
+	values[RFM_FIRST_DAY_SPEND - 1] = NumericGetDatum(money_total(&first_day_spend));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc(fcinfo), values, nulls)));
 }
 

@@ -55,7 +55,11 @@ typedef struct RfmFacts
 								 * purchase days */
 } RfmFacts;
 
-/* The aggregate's state (summary.c), for code that summarizes orders itself. */
+/*
+ * The aggregate's state (summary.c), for code that summarizes orders itself.
+ * Adding and merging change a state in place, or return a bigger copy in
+ * mcxt; the caller then frees the old one if it owns it.
+ */
 typedef struct RfmAggState RfmAggState;
 
 extern RfmAggState *rfm_state_create(MemoryContext mcxt);

@@ -179,7 +179,7 @@ RESET parallel_setup_cost;
 -- does, so its size is the set's; a placeholder far away costs what a day of
 -- its own costs.
 CREATE AGGREGATE pg_temp.state_bytes(date, numeric) (
-  SFUNC = lifecycle.rfm_agg_trans_date, STYPE = internal, FINALFUNC = lifecycle.rfm_agg_serialize);
+  SFUNC = lifecycle.rfm_agg_trans_date, STYPE = lifecycle.rfm_state, FINALFUNC = lifecycle.rfm_state_send);
 
 SELECT is((SELECT octet_length(pg_temp.state_bytes(d, 1)) FROM (VALUES (date '0001-01-01'), ('2025-06-01')) v(d)),
           (SELECT octet_length(pg_temp.state_bytes(d, 1)) FROM (VALUES (date '2025-05-01'), ('2025-06-01')) v(d)),
@@ -238,17 +238,12 @@ RESET max_parallel_workers_per_gather;
 RESET work_mem;
 
 -- 5. A damaged serialized state is rejected (22P03), never read out of
--- bounds.  deserialize_first(state, x) is rfm_agg's deserialize function as
--- a transition function: the first row of rfm_agg_deserialize_check(bytes)
--- becomes its state, the second row makes it deserialize that state.  Only
--- damaged states may go through it: a good one would come back as a state
--- the aggregate cannot use.
-CREATE FUNCTION pg_temp.deserialize_first(bytea, bytea) RETURNS bytea
-  AS 'lifecycle', 'rfm_agg_deserialize' LANGUAGE c STRICT;
-CREATE AGGREGATE pg_temp.rfm_agg_deserialize_check(bytea) (SFUNC = pg_temp.deserialize_first, STYPE = bytea);
+-- bounds.  The serialized state is the binary form of lifecycle.rfm_state,
+-- and in hex behind \x its text form: its input function reads it as the
+-- combine function gets a partial state from a Citus worker.
 CREATE FUNCTION pg_temp.deserialize_damaged(state bytea) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM pg_temp.rfm_agg_deserialize_check(b) FROM (VALUES (state), ('\x'::bytea)) v(b);
+  PERFORM ('\x' || encode(state, 'hex'))::lifecycle.rfm_state;
 END $$;
 
 -- Three sparse days: version 1, orders 8, refunds 8, three money totals

@@ -4,7 +4,7 @@
 -- the built-in sum over the same rows, as text, so the display scale must
 -- match too (sum(numeric) keeps the largest scale added).
 BEGIN;
-SELECT plan(9);
+SELECT plan(15);
 
 CREATE TABLE money_rows (customer int, day date, amount numeric);
 INSERT INTO money_rows VALUES
@@ -110,6 +110,42 @@ SELECT results_eq(
       AS t(customer int, gross text, refunded text, monetary text, first_day_spend text, orders bigint, refunds bigint)$$,
   $$SELECT * FROM money_many_expected ORDER BY customer$$,
   'serial: the same totals');
+
+RESET max_parallel_workers_per_gather;
+
+-- Partial states as Citus moves them: made per part of each customer's rows
+-- (as on workers), passed through the state type's text form, and combined
+-- (as on the coordinator), in either order of the parts.
+CREATE AGGREGATE pg_temp.partial(date, numeric) (
+  SFUNC = lifecycle.rfm_agg_trans_date, STYPE = lifecycle.rfm_state);
+CREATE AGGREGATE pg_temp.combined(lifecycle.rfm_state) (
+  SFUNC = lifecycle.rfm_agg_combine, STYPE = lifecycle.rfm_state, FINALFUNC = lifecycle.rfm_agg_final);
+CREATE TABLE money_parts AS
+SELECT customer, r % 3 AS part, pg_temp.partial(day, amount)::text AS state
+  FROM (SELECT *, row_number() OVER () AS r FROM money_many) m
+ GROUP BY customer, r % 3;
+SELECT results_eq(
+  $$SELECT * FROM pg_temp.money_of('SELECT customer, pg_temp.combined(state::lifecycle.rfm_state ORDER BY part) AS s
+                                      FROM money_parts GROUP BY customer')
+      AS t(customer int, gross text, refunded text, monetary text, first_day_spend text, orders bigint, refunds bigint)$$,
+  $$SELECT * FROM money_many_expected ORDER BY customer$$,
+  'partial states through their text form, combined: the exact totals');
+SELECT results_eq(
+  $$SELECT * FROM pg_temp.money_of('SELECT customer, pg_temp.combined(state::lifecycle.rfm_state ORDER BY part DESC) AS s
+                                      FROM money_parts GROUP BY customer')
+      AS t(customer int, gross text, refunded text, monetary text, first_day_spend text, orders bigint, refunds bigint)$$,
+  $$SELECT * FROM money_many_expected ORDER BY customer$$,
+  'the same combined in the other order');
+SELECT is((SELECT count(*) FROM money_parts
+            WHERE state::lifecycle.rfm_state::text <> state
+               OR '\x' || encode(lifecycle.rfm_state_send(state::lifecycle.rfm_state), 'hex') <> state),
+          0::bigint, 'a state''s text form is \x and its binary form in hex, and reads back as itself');
+SELECT throws_ok($$SELECT 'x'::lifecycle.rfm_state$$, '22P02',
+                 'invalid input syntax for type lifecycle.rfm_state', 'a state without \x is refused');
+SELECT throws_ok($$SELECT '\x0'::lifecycle.rfm_state$$, '22P02',
+                 'invalid input syntax for type lifecycle.rfm_state', 'an odd number of hex digits is refused');
+SELECT throws_ok($$SELECT '\x02'::lifecycle.rfm_state$$, '22P03',
+                 'invalid serialized rfm_agg state', 'a truncated state is refused');
 
 SELECT * FROM finish();
 ROLLBACK;

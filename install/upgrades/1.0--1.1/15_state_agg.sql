@@ -1,29 +1,23 @@
 -- The serialized state aggregate lifecycle._rfm_state_agg (install/10_summary.sql).
 
--- The serialized rfm_agg state of a customer's orders (rfm_agg_serialize's
+-- The serialized rfm_agg state of a customer's orders (rfm_state_send's
 -- bytes) instead of its summary: what a segment view keeps of each
 -- customer.  A segment view over a Citus table distributed by the customer
 -- key reads them with GROUP BY the key, which Citus runs on the workers:
 -- one row a customer reaches the coordinator, not every order.
 CREATE AGGREGATE lifecycle._rfm_state_agg(order_time date, amount numeric) (
-  SFUNC = lifecycle.rfm_agg_trans_date, STYPE = internal,
-  FINALFUNC = lifecycle.rfm_agg_serialize,
-  COMBINEFUNC = lifecycle.rfm_agg_combine,
-  SERIALFUNC = lifecycle.rfm_agg_serialize, DESERIALFUNC = lifecycle.rfm_agg_deserialize,
+  SFUNC = lifecycle.rfm_agg_trans_date, STYPE = lifecycle.rfm_state,
+  FINALFUNC = lifecycle.rfm_state_send, COMBINEFUNC = lifecycle.rfm_agg_combine,
   PARALLEL = SAFE
 );
 CREATE AGGREGATE lifecycle._rfm_state_agg(order_time timestamp, amount numeric) (
-  SFUNC = lifecycle.rfm_agg_trans_timestamp, STYPE = internal,
-  FINALFUNC = lifecycle.rfm_agg_serialize,
-  COMBINEFUNC = lifecycle.rfm_agg_combine,
-  SERIALFUNC = lifecycle.rfm_agg_serialize, DESERIALFUNC = lifecycle.rfm_agg_deserialize,
+  SFUNC = lifecycle.rfm_agg_trans_timestamp, STYPE = lifecycle.rfm_state,
+  FINALFUNC = lifecycle.rfm_state_send, COMBINEFUNC = lifecycle.rfm_agg_combine,
   PARALLEL = SAFE
 );
 CREATE AGGREGATE lifecycle._rfm_state_agg(order_time timestamptz, amount numeric, time_zone text) (
-  SFUNC = lifecycle.rfm_agg_trans_timestamptz_zone, STYPE = internal,
-  FINALFUNC = lifecycle.rfm_agg_serialize,
-  COMBINEFUNC = lifecycle.rfm_agg_combine,
-  SERIALFUNC = lifecycle.rfm_agg_serialize, DESERIALFUNC = lifecycle.rfm_agg_deserialize,
+  SFUNC = lifecycle.rfm_agg_trans_timestamptz_zone, STYPE = lifecycle.rfm_state,
+  FINALFUNC = lifecycle.rfm_state_send, COMBINEFUNC = lifecycle.rfm_agg_combine,
   PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE lifecycle._rfm_state_agg(date, numeric) IS
