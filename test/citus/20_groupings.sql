@@ -42,6 +42,15 @@ SELECT citus_check.describe('where: rfm_agg over all orders, distributed', p),
        citus_check.tap(p.worker LIKE 'Aggregate%',
                        'rfm_agg over all orders is combined from partial states made on the workers')
   FROM citus_check.placement('SELECT lifecycle.rfm_agg(ordered_at, amount) FROM dist.orders') p;
+-- What the partial states weigh: the workers' own partial aggregate, per
+-- shard, measured as the text Citus sends (EXPLAIN ANALYZE cannot, #4043).
+SELECT format('bytes of the partial states, rfm_agg GROUP BY month: %s in %s rows (their text form)',
+              pg_size_pretty(sum(split_part(result, ',', 1)::bigint)), sum(split_part(result, ',', 2)::bigint))
+  FROM run_command_on_shards('dist.orders',
+         $$SELECT sum(octet_length(s::text)) || ',' || count(*)
+             FROM (SELECT pg_catalog.worker_partial_agg('lifecycle.rfm_agg(timestamp with time zone,numeric)'::regprocedure,
+                                                        ROW(ordered_at, amount)) AS s
+                     FROM %s GROUP BY date_trunc('month', ordered_at AT TIME ZONE 'UTC')) p$$);
 SELECT 'EXPLAIN VERBOSE, rfm_agg GROUP BY month, coordinator: ' || (plan -> 0 -> 'Plan' ->> 'Output')
        || '; task query: ' || (jsonb_path_query_first(plan, 'strict $.**."Tasks"[0]."Query"') #>> '{}')
   FROM citus_check.explain($$SELECT date_trunc('month', ordered_at AT TIME ZONE 'UTC'), lifecycle.rfm_agg(ordered_at, amount)
