@@ -189,6 +189,7 @@ static void
 batch_flush(FactsScan *scan)
 {
 	int			n = scan->nbatch;
+	MemoryContext old;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -214,6 +215,8 @@ batch_flush(FactsScan *scan)
 		if (row->state != NULL)
 			prefetch_state(row->state);
 	}
+	/* temporaries of the rows' additions (big totals' numerics) go with the batch */
+	old = MemoryContextSwitchTo(scan->batch_mcxt);
 	for (int i = 0; i < n; i++)
 	{
 		BatchRow   *row = &scan->batch[i];
@@ -232,6 +235,7 @@ batch_flush(FactsScan *scan)
 		customers_lookup_hash(scan->customers, row->key, row->hash)->state = state;
 		pfree(row->state);
 	}
+	MemoryContextSwitchTo(old);
 	scan->nbatch = 0;
 	MemoryContextReset(scan->batch_mcxt);
 }

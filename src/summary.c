@@ -245,7 +245,23 @@ state_add_money(RfmAggState *state, Total which, const Amount *amount, MemoryCon
 	if (totals[which].scale == MONEY_BIG)
 		totals[which].total.big = DatumGetNumericCopy(NumericGetDatum(totals[which].total.big));
 	money_add(&totals[which], amount, CurrentMemoryContext);
-	return state_build(state, state_days(state)->room, totals, mcxt);
+	state = state_build(state, state_days(state)->room, totals, mcxt);
+	if (totals[which].scale == MONEY_BIG)
+		pfree(totals[which].total.big);
+	return state;
+}
+
+/*
+ * The state after a step that may have copied it.  A copy made earlier in
+ * the same call ("state" is not the caller's "given") is freed when it is
+ * replaced, so that a call leaves the caller at most one new state.
+ */
+static inline RfmAggState *
+step(const RfmAggState *given, RfmAggState *state, RfmAggState *next)
+{
+	if (next != state && state != given)
+		pfree(state);
+	return next;
 }
 
 /* Add one state's total to another's (see state_add_money). */
@@ -298,6 +314,7 @@ add_count(int64 a, int64 b)
 RfmAggState *
 rfm_state_add(RfmAggState *state, DateADT day, const Amount *amount, MemoryContext mcxt)
 {
+	RfmAggState *given = state;
 	DaySet	   *days;
 	int			against_first;
 
@@ -324,8 +341,8 @@ rfm_state_add(RfmAggState *state, DateADT day, const Amount *amount, MemoryConte
 	if (amount == NULL)
 		return state;
 	if (against_first <= 0)
-		state = state_add_money(state, FIRST_DAY_SPEND, amount, mcxt);
-	return state_add_money(state, GROSS, amount, mcxt);
+		state = step(given, state, state_add_money(state, FIRST_DAY_SPEND, amount, mcxt));
+	return step(given, state, state_add_money(state, GROSS, amount, mcxt));
 }
 
 /*
@@ -473,6 +490,7 @@ rfm_agg_trans_timestamptz_zone(PG_FUNCTION_ARGS)
 RfmAggState *
 rfm_state_merge(RfmAggState *into, RfmAggState *from, MemoryContext mcxt)
 {
+	RfmAggState *given = into;
 	DaySet	   *from_days = state_days(from);
 
 	if (!dayset_empty(from_days))
@@ -485,7 +503,7 @@ rfm_state_merge(RfmAggState *into, RfmAggState *from, MemoryContext mcxt)
 			into = state_add_total(into, from, FIRST_DAY_SPEND, mcxt);
 		if (dayset_empty(state_days(into)))
 		{
-			into = state_make_room(into, dayset_copy_room(from_days), mcxt);
+			into = step(given, into, state_make_room(into, dayset_copy_room(from_days), mcxt));
 			dayset_copy(state_days(into), from_days);
 		}
 		else
@@ -493,13 +511,13 @@ rfm_state_merge(RfmAggState *into, RfmAggState *from, MemoryContext mcxt)
 			DateADT		resume = dayset_first(from_days);
 
 			while (!dayset_union(state_days(into), from_days, &resume))
-				into = state_make_room(into, dayset_room_to_add(state_days(into)), mcxt);
+				into = step(given, into, state_make_room(into, dayset_room_to_add(state_days(into)), mcxt));
 		}
 	}
 	into->orders = add_count(into->orders, from->orders);
 	into->refunds = add_count(into->refunds, from->refunds);
-	into = state_add_total(into, from, REFUNDED, mcxt);
-	return state_add_total(into, from, GROSS, mcxt);
+	into = step(given, into, state_add_total(into, from, REFUNDED, mcxt));
+	return step(given, into, state_add_total(into, from, GROSS, mcxt));
 }
 
 PG_FUNCTION_INFO_V1(rfm_agg_combine);
