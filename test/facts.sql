@@ -6,7 +6,7 @@
 -- customers, NULL amounts, orders after the as-of day and row security; and
 -- every refused call with its SQLSTATE.
 BEGIN;
-SELECT plan(22);
+SELECT plan(24);
 SET LOCAL client_min_messages = warning;
 
 -- 300 customers with 40 order rows each, spread over up to four years at
@@ -73,6 +73,23 @@ SELECT is((SELECT count(*) FROM pg_temp.facts('scattered', 'bigint', 'UTC', 'day
 SELECT is((SELECT row(orders, purchase_days, monetary, refunds, stage)::text
              FROM pg_temp.facts('scattered', 'bigint', 'UTC', 'day') AS (:cols) WHERE customer = '1000'),
           '(0,0,-10.00,1,prospect)', 'a refunds-only customer: no purchase day, net -10, a prospect');
+
+-- Totals beyond 64-bit integers, in rows grouped by customer: states that
+-- hold big totals grow and move mid-batch.
+CREATE TABLE big_money AS
+SELECT c::bigint AS customer, timestamptz '2022-01-01 12:00+00' + (i * (c % 29 + 1)) * interval '1 day' AS t,
+       CASE WHEN i % 7 = 0 THEN 1e25 + i WHEN i % 11 = 0 THEN -1e20 - i ELSE 1.25 * i END AS amount
+  FROM generate_series(1, 60) c, generate_series(1, 40) i
+ ORDER BY c, i;
+SELECT set_eq(format('SELECT * FROM pg_temp.facts(%L, %L, %L, %L) AS (%s)', 'big_money', 'bigint', 'UTC', 'day', :'cols'),
+              format('SELECT * FROM pg_temp.expected(%L, %L) AS (%s)',
+                     $$SELECT customer, lifecycle.rfm_agg(t, amount) s FROM big_money
+                        WHERE t < timestamptz '2025-07-01 00:00+00' GROUP BY customer$$,
+                     'day', :'cols'),
+              'totals beyond 64-bit integers, states moving mid-batch: the SQL functions'' facts');
+SELECT is((SELECT sum(monetary)::text FROM pg_temp.facts('big_money', 'bigint', 'UTC', 'day') AS (:cols)),
+          (SELECT sum(amount)::text FROM big_money WHERE t < timestamptz '2025-07-01 00:00+00'),
+          'the same: net monetary adds up to the built-in sum of the amounts');
 
 -- timestamp and date order times, text keys, through views.
 CREATE VIEW local_times AS SELECT 'c' || customer AS customer, t AT TIME ZONE 'Europe/Paris' AS t, amount FROM scattered;
