@@ -741,10 +741,10 @@ rfm_state_day_before(RfmAggState *state, DateADT day, DateADT *before)
 Numeric
 rfm_state_monetary(RfmAggState *state)
 {
-	/* no refund rows: nothing refunded, monetary is gross */
 	MoneySum	gross = state_total(state, GROSS);
 	MoneySum	refunded;
 
+	/* no refund rows: nothing refunded, monetary is gross */
 	if (state->refunds == 0)
 		return money_total(&gross);
 	refunded = state_total(state, REFUNDED);
